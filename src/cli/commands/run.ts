@@ -1,0 +1,71 @@
+// safe-run [options] -- <command> [args...]: the guarded run.
+import { selectDatabases } from '../../config.js';
+import { guard } from '../../core/guard.js';
+import { runCommand, shellExitCode, type CommandOutcome } from '../../core/run-command.js';
+import { RUN_EXIT, SafeRunError } from '../../errors.js';
+import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
+import { reportError } from '../main.js';
+import { paintFor } from '../render/colour.js';
+import { eventRenderer } from '../render/events.js';
+import { contextFrom } from '../setup.js';
+
+export { MAIN_HELP as help } from '../main.js';
+
+const OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  ...WAIT_OPTIONS,
+  db: { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  'rollback-on-failure': { type: 'boolean' },
+} as const;
+
+export async function run(args: string[], command: string[]): Promise<number> {
+  const { values, positionals } = parse(args, OPTIONS, 'safe-run');
+  if (positionals.length > 0) {
+    throw new SafeRunError('usage', `unexpected "${positionals[0]}" before "--"`, { hint: 'safe-run [options] -- <command> [args...]' });
+  }
+  if (command.length === 0 || command[0] === '') {
+    throw new SafeRunError('usage', 'no command after "--"', { hint: 'safe-run -- node scripts/migrate.js' });
+  }
+  const ctx = contextFrom(values);
+  const databases = selectDatabases(ctx.config, ctx.cwd, many(values.db));
+  const render = eventRenderer(ctx.cwd);
+  let outcome: CommandOutcome | undefined;
+  try {
+    const result = await guard(
+      ctx,
+      {
+        databases,
+        argv: command,
+        kind: 'run',
+        reason: values.reason,
+        waitMs: waitMs(values),
+        rollbackOnFailure: Boolean(values['rollback-on-failure']),
+        onEvent: render,
+      },
+      async () => {
+        outcome = await runCommand(command, ctx.cwd);
+        const code = shellExitCode(outcome);
+        return { ok: code === 0, exitCode: outcome.signal ? null : code, signal: outcome.signal };
+      },
+    );
+    const c = paintFor(process.stderr);
+    if (outcome?.spawnError) process.stderr.write(`${c.red().bold('safe-run:')} ${outcome.spawnError.message}\n`);
+    if (result.rollback) {
+      process.stderr.write(`${c.bold('rolled back')}  the command failed; ${result.record.databases.join(', ')} restored to the backup taken before it\n`);
+      if (result.rollback.rollbackCommand) process.stderr.write(`${c.bold('undo')}  ${result.rollback.rollbackCommand}\n`);
+    } else {
+      if (result.rollbackError) reportError(result.rollbackError, Boolean(values.debug));
+      process.stderr.write(`${c.bold('undo')}      ${result.record.rollbackCommand}\n`);
+    }
+    if (result.rollbackError) return RUN_EXIT.safeRunFailed;
+    return shellExitCode(outcome!);
+  } catch (err) {
+    render.stop();
+    if (err instanceof SafeRunError && (err.kind === 'backup' || err.kind === 'locked')) {
+      reportError(err, Boolean(values.debug), 'the command was not started; nothing was changed');
+      return RUN_EXIT.safeRunFailed;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+// Render the core's events as calm one-line steps on stderr, with a ticking timer on a terminal.
+import type { GuardEvent } from '../../core/events.js';
+import { paintFor } from './colour.js';
+import { duration, shortPath, size } from './format.js';
+
+export interface EventRenderer {
+  (event: GuardEvent): void;
+  /** Stop any ticker (before printing an error). */
+  stop(): void;
+}
+
+export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.stderr): EventRenderer {
+  const c = paintFor(stream);
+  const tty = Boolean(stream.isTTY);
+  let ticker: NodeJS.Timeout | undefined;
+  let pendingLine = '';
+  const startStep = (text: string) => {
+    pendingLine = text;
+    if (!tty) return;
+    stream.write(`${text} …`);
+    const t0 = Date.now();
+    ticker = setInterval(() => stream.write(`\r${text} … ${((Date.now() - t0) / 1000).toFixed(0)} s`), 1000);
+    ticker.unref();
+  };
+  const endStep = (tail: string) => {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+    stream.write(`${tty ? '\r\x1b[K' : ''}${pendingLine} … ${tail}\n`);
+    pendingLine = '';
+  };
+  const label = c.bold('safe-run');
+  const render = ((event: GuardEvent) => {
+    switch (event.type) {
+      case 'lock-wait': {
+        const h = event.holder;
+        const who = h ? `pid ${h.pid} (${h.purpose})` : 'another process';
+        stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${Math.round(event.waitMs / 1000)} s\n`);
+        break;
+      }
+      case 'backup-start': {
+        const what = event.kind === 'pre-restore' ? `safety backup of ${event.database}` : `backing up ${event.database}`;
+        startStep(`${label}  ${what} (${shortPath(event.location, cwd)}, ${size(event.size)})`);
+        break;
+      }
+      case 'backup-done': {
+        const b = event.backup;
+        const sha = `${b.sha256.slice(0, 4)}…${b.sha256.slice(-4)}`;
+        endStep(`${c.green('verified')} in ${duration(event.ms)}  [sha256 ${sha}, ${b.facts.check.level}_check ok]`);
+        break;
+      }
+      case 'restore-start':
+        startStep(`${label}  restoring ${event.database} from ${event.backupId.slice(0, 8)} (${size(event.size)})`);
+        break;
+      case 'restore-verified':
+        endStep(`copy ${c.green('verified')} in ${duration(event.ms)}`);
+        break;
+      case 'restore-done': {
+        const how = event.method === 'backup-api' ? ` through SQLite's backup API (held open by ${event.heldBy.join(', ') || 'another process'})` : '';
+        stream.write(`${label}  ${event.database} ${c.green('restored')} in ${duration(event.ms)}${how}\n`);
+        break;
+      }
+      case 'command-start': {
+        const cmd = event.argv.join(' ');
+        stream.write(c.dim(`── ${cmd} ${'─'.repeat(Math.max(3, 72 - cmd.length))}`) + '\n');
+        break;
+      }
+      case 'command-end': {
+        const status = event.signal ? c.red(`killed by ${event.signal}`) : event.exitCode === 0 ? c.green('exit 0') : c.red(`exit ${event.exitCode}`);
+        const text = `── ${status} ${c.dim(`in ${duration(event.ms)}`)} `;
+        stream.write(c.dim(text) + c.dim('─'.repeat(Math.max(3, 60))) + '\n');
+        break;
+      }
+    }
+  }) as EventRenderer;
+  render.stop = () => {
+    if (ticker) clearInterval(ticker);
+    if (pendingLine && tty) stream.write('\n');
+    ticker = undefined;
+    pendingLine = '';
+  };
+  return render;
+}

@@ -1,0 +1,173 @@
+// Find, read and validate the configuration; every default lives here.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SafeRunError } from './errors.js';
+
+export type CheckLevel = 'quick' | 'full';
+
+export interface DatabaseConfig {
+  /** A short name for messages and the store ("app"). */
+  name: string;
+  /** A SQLite path (absolute after loading) or a database URL. */
+  url: string;
+}
+
+export interface Config {
+  /** The config file this came from, absolute; undefined when none was found. */
+  file?: string;
+  /** The directory relative paths resolve against. */
+  baseDir: string;
+  databases: DatabaseConfig[];
+  backupDir: string;
+  logFile: string;
+  check: CheckLevel;
+}
+
+export const DEFAULTS = {
+  backupDir: 'backups',
+  logFile: 'logs/operations.json',
+  check: 'quick' as CheckLevel,
+};
+
+export const CONFIG_FILE = 'safe-run.config.json';
+
+/** Walk up from `cwd` to the first safe-run.config.json, or package.json with a "safe-run" key. */
+export function findConfigFile(cwd: string): string | undefined {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const own = path.join(dir, CONFIG_FILE);
+    if (existsSync(own)) return own;
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        const parsed = JSON.parse(readFileSync(pkg, 'utf8')) as Record<string, unknown>;
+        if (parsed && typeof parsed === 'object' && 'safe-run' in parsed) return pkg;
+      } catch {
+        // a broken package.json that is not ours to judge: keep walking
+      }
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function invalid(file: string, key: string, what: string): SafeRunError {
+  return new SafeRunError('config', `invalid config ${file}: ${key} ${what}`, {
+    stage: 'config',
+    hint: `fix "${key}" in ${file}; see the README's "Configuration" section`,
+  });
+}
+
+/** A URL with a scheme is a server database; anything else is a SQLite path. */
+export function isUrl(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+}
+
+function resolveDbUrl(baseDir: string, url: string): string {
+  if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) url = url.slice('sqlite:'.length);
+  if (url.startsWith('file:') && !url.startsWith('file://')) url = url.slice('file:'.length);
+  if (url.startsWith('sqlite://')) url = url.slice('sqlite://'.length);
+  if (url.startsWith('file://')) url = decodeURIComponent(url.slice('file://'.length));
+  return isUrl(url) ? url : path.resolve(baseDir, url);
+}
+
+/** Validate the parsed JSON of a config; `file` is only for messages. */
+export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
+  const obj = raw as Record<string, unknown>;
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', '$schema']);
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check)');
+  }
+  const databases: DatabaseConfig[] = [];
+  if (obj.databases !== undefined) {
+    if (!Array.isArray(obj.databases)) throw invalid(file, 'databases', 'must be a list of { "name", "url" }');
+    const seen = new Set<string>();
+    obj.databases.forEach((entry: unknown, i: number) => {
+      const key = `databases[${i}]`;
+      if (typeof entry === 'string') entry = { url: entry };
+      if (!entry || typeof entry !== 'object') throw invalid(file, key, 'must be { "name": …, "url": … }');
+      const e = entry as Record<string, unknown>;
+      if (typeof e.url !== 'string' || e.url.trim() === '') throw invalid(file, `${key}.url`, 'must be a non-empty string');
+      const url = resolveDbUrl(baseDir, e.url);
+      const name = e.name === undefined ? defaultName(url) : e.name;
+      if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+        throw invalid(file, `${key}.name`, 'must be 1-64 letters, digits, ".", "_" or "-"');
+      }
+      if (seen.has(name)) throw invalid(file, `${key}.name`, `repeats the name "${name}"`);
+      seen.add(name);
+      databases.push({ name, url });
+    });
+  }
+  const str = (key: 'backupDir' | 'logFile'): string => {
+    const v = obj[key];
+    if (v === undefined) return path.resolve(baseDir, DEFAULTS[key]);
+    if (typeof v !== 'string' || v.trim() === '') throw invalid(file, key, 'must be a non-empty string');
+    return path.resolve(baseDir, v);
+  };
+  const check = obj.check ?? DEFAULTS.check;
+  if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check };
+}
+
+/** A name for a database given only by path or URL: its file name without extension. */
+export function defaultName(url: string): string {
+  const base = isUrl(url) ? (url.split('/').pop() ?? 'db').split('?')[0] ?? 'db' : path.basename(url);
+  const stem = base.replace(/\.(sqlite3?|db3?|s3db)$/i, '');
+  const clean = stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return clean || 'db';
+}
+
+/** Load the config: `explicit` (from --config) or the first one found walking up from cwd. */
+export function loadConfig(cwd: string, explicit?: string): Config {
+  const file = explicit ? path.resolve(cwd, explicit) : findConfigFile(cwd);
+  if (!file) return parseConfig({}, '(defaults)', path.resolve(cwd));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SafeRunError('config', `cannot read config ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, {
+      stage: 'config',
+      hint: 'check the --config path',
+      cause: err,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new SafeRunError('config', `invalid config ${file}: not valid JSON (${(err as Error).message})`, {
+      stage: 'config',
+      hint: 'fix the JSON syntax',
+    });
+  }
+  if (path.basename(file) === 'package.json') {
+    parsed = (parsed as Record<string, unknown>)['safe-run'];
+  }
+  return { ...parseConfig(parsed, file, path.dirname(file)), file };
+}
+
+/**
+ * The databases one call works on: `--db` values (names from the config, or paths/URLs) when given,
+ * otherwise every database of the config.
+ */
+export function selectDatabases(config: Config, cwd: string, selectors: string[]): DatabaseConfig[] {
+  if (selectors.length === 0) return config.databases;
+  const chosen: DatabaseConfig[] = [];
+  for (const sel of selectors) {
+    const byName = config.databases.find((d) => d.name === sel);
+    if (byName) {
+      chosen.push(byName);
+      continue;
+    }
+    const url = resolveDbUrl(cwd, sel);
+    const byUrl = config.databases.find((d) => d.url === url);
+    chosen.push(byUrl ?? { name: uniqueName(defaultName(url), chosen), url });
+  }
+  return chosen;
+}
+
+function uniqueName(name: string, taken: DatabaseConfig[]): string {
+  let candidate = name;
+  for (let i = 2; taken.some((d) => d.name === candidate); i++) candidate = `${name}-${i}`;
+  return candidate;
+}

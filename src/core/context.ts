@@ -1,0 +1,43 @@
+// Everything one call works with: the config, the store, the log, and engines for the databases.
+import { isUrl, type Config, type DatabaseConfig } from '../config.js';
+import { SafeRunError } from '../errors.js';
+import type { Engine } from '../engines/engine.js';
+import { SqliteEngine } from '../engines/sqlite.js';
+import { OperationLog } from '../oplog/operation-log.js';
+import { BackupStore } from '../store/backup-store.js';
+
+export interface Context {
+  config: Config;
+  store: BackupStore;
+  log: OperationLog;
+  /** The directory the call was made in. */
+  cwd: string;
+  /** The `--config` as given explicitly on the command line (absolute), if any. */
+  explicitConfig?: string;
+}
+
+export function createContext(config: Config, cwd: string, explicitConfig?: string): Context {
+  return {
+    config,
+    store: new BackupStore(config.backupDir),
+    log: new OperationLog(config.logFile),
+    cwd,
+    explicitConfig,
+  };
+}
+
+/** The engine for a configured database, chosen by its URL. */
+export async function openEngine(db: DatabaseConfig): Promise<Engine> {
+  if (!isUrl(db.url)) return SqliteEngine.open(db.name, db.url);
+  const scheme = db.url.slice(0, db.url.indexOf(':')).toLowerCase();
+  throw new SafeRunError('config', `database "${db.name}": ${scheme}:// databases are not supported yet (SQLite only)`, {
+    stage: 'config',
+    database: db.name,
+    hint: 'give the path of a SQLite file; PostgreSQL, MariaDB and DuckDB come in a later version',
+  });
+}
+
+/** The engine for a backup's own source, or for the path given with --into. */
+export async function engineForBackup(name: string, location: string): Promise<Engine> {
+  return SqliteEngine.open(name, location);
+}

@@ -1,0 +1,60 @@
+// Take the per-database locks of one operation, in a fixed order so two runs never deadlock.
+import type { Engine } from '../engines/engine.js';
+import { SafeRunError } from '../errors.js';
+import { ensurePrivateDir } from '../files/durable.js';
+import { acquireLock, LockBusyError, type Lock, type LockHolder } from '../lock/file-lock.js';
+import path from 'node:path';
+
+export interface LockOptions {
+  purpose: string;
+  waitMs: number;
+  onWait?: (database: string, holder: LockHolder | undefined, waitMs: number) => void;
+}
+
+export interface HeldLocks {
+  release(): Promise<void>;
+}
+
+export async function lockDatabases(engines: Engine[], storeRoot: string, opts: LockOptions): Promise<HeldLocks> {
+  const fallbackDir = path.join(storeRoot, '.locks');
+  const targets = await Promise.all(engines.map(async (e) => ({ engine: e, file: await e.lockFile(fallbackDir) })));
+  targets.sort((a, b) => a.file.localeCompare(b.file));
+  const held: Lock[] = [];
+  const releaseAll = async () => {
+    for (const lock of held.reverse()) await lock.release();
+  };
+  try {
+    for (const { engine, file } of targets) {
+      if (file.startsWith(fallbackDir)) await ensurePrivateDir(fallbackDir);
+      held.push(
+        await acquireLock(file, {
+          purpose: opts.purpose,
+          waitMs: opts.waitMs,
+          onWait: (holder) => opts.onWait?.(engine.name, holder, opts.waitMs),
+        }),
+      );
+    }
+  } catch (err) {
+    await releaseAll();
+    if (err instanceof LockBusyError) {
+      const engine = targets.find((t) => t.file === err.file)?.engine;
+      const who = err.holder
+        ? `pid ${err.holder.pid} on ${err.holder.host} (${err.holder.purpose}, since ${err.holder.startedAt})`
+        : 'another process';
+      throw new SafeRunError('locked', `${engine?.name ?? 'a database'} is locked by ${who}`, {
+        stage: 'lock',
+        database: engine?.name,
+        hint:
+          opts.waitMs === 0
+            ? 'wait for it to finish, or drop --no-wait to wait up to 30 s'
+            : `waited ${Math.round(err.waitedMs / 1000)} s; wait for it to finish, or give --wait with more seconds`,
+      });
+    }
+    throw new SafeRunError('locked', `cannot lock ${targets[held.length]?.engine.name ?? 'a database'}: ${(err as Error).message}`, {
+      stage: 'lock',
+      cause: err,
+      hint: 'check that the directory of the database is writable',
+    });
+  }
+  return { release: releaseAll };
+}

@@ -1,0 +1,174 @@
+// The guard: lock → back up every database (verified) → log → run → complete the log → rollback command.
+import type { DatabaseConfig } from '../config.js';
+import type { Engine } from '../engines/engine.js';
+import { SafeRunError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { RunKind, RunRecord } from '../oplog/run-record.js';
+import type { Backup } from '../store/manifest.js';
+import { toRef } from './backup-ref.js';
+import { openEngine, type Context } from './context.js';
+import { lockDatabases } from './db-locks.js';
+import type { EventSink } from './events.js';
+import { restoreBackups } from './restore.js';
+import { rollbackCommand } from './rollback-command.js';
+import { whoAmI } from './run-identity.js';
+import { takeVerifiedBackup } from './take-backup.js';
+
+export interface GuardRequest {
+  databases: DatabaseConfig[];
+  /** The command (or a description of the function) for the log. */
+  argv: string[];
+  kind: RunKind;
+  reason?: string;
+  /** How long to wait for another safe-run's lock, in ms (0: fail at once). */
+  waitMs: number;
+  /** Restore the pre-run backups when the body fails. */
+  rollbackOnFailure: boolean;
+  onEvent?: EventSink;
+}
+
+/** What the guarded body reports back. */
+export interface BodyOutcome {
+  ok: boolean;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface GuardResult {
+  record: RunRecord;
+  backups: Backup[];
+  /** The record of the automatic rollback, when --rollback-on-failure restored the backups. */
+  rollback?: RunRecord;
+  /** Set when the automatic rollback was attempted and failed. */
+  rollbackError?: unknown;
+}
+
+/**
+ * Guard `body` with verified backups of every database. If a backup cannot be made or verified, the
+ * failed attempt is logged and a SafeRunError('backup') is thrown: the body never runs. The run is in the
+ * log before the body starts (so a killed safe-run still shows, as interrupted) and completed after.
+ */
+export async function guard(
+  ctx: Context,
+  req: GuardRequest,
+  body: (record: RunRecord) => Promise<BodyOutcome>,
+): Promise<GuardResult> {
+  const emit = req.onEvent ?? (() => undefined);
+  if (req.databases.length === 0) {
+    throw new SafeRunError('config', 'no database to back up', {
+      stage: 'config',
+      hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH`,
+    });
+  }
+  const engines: Engine[] = [];
+  for (const db of req.databases) engines.push(await openEngine(db));
+  await ctx.store.prepare().catch((err) => {
+    throw new SafeRunError('backup', `cannot use the backup directory ${ctx.store.root}: ${(err as Error).message}`, {
+      stage: 'backup',
+      hint: 'make it writable, or set "backupDir" in the config',
+      cause: err,
+    });
+  });
+  const runId = newId();
+  const locks = await lockDatabases(engines, ctx.store.root, {
+    purpose: `${req.kind} ${runId}: ${req.argv.join(' ').slice(0, 80)}`,
+    waitMs: req.waitMs,
+    onWait: (database, holder, waitMs) => emit({ type: 'lock-wait', database, holder, waitMs }),
+  });
+  try {
+    const started = Date.now();
+    const record: RunRecord = {
+      id: runId,
+      kind: req.kind,
+      status: 'running',
+      argv: req.argv,
+      cwd: ctx.cwd,
+      ...whoAmI(),
+      reason: req.reason,
+      databases: engines.map((e) => e.name),
+      startedAt: new Date(started).toISOString(),
+      backups: [],
+    };
+    const backups: Backup[] = [];
+    try {
+      for (const engine of engines) {
+        const t0 = Date.now();
+        emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: 'pre-run' });
+        const backup = await takeVerifiedBackup(engine, ctx.store, {
+          kind: 'pre-run',
+          reason: req.reason,
+          runId,
+          check: ctx.config.check,
+        });
+        backups.push(backup);
+        emit({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
+      }
+    } catch (err) {
+      const ended = Date.now();
+      await ctx.log
+        .append({
+          ...record,
+          status: 'aborted',
+          backups: backups.map(toRef),
+          endedAt: new Date(ended).toISOString(),
+          durationMs: ended - started,
+          exitCode: null,
+          signal: null,
+          error: err instanceof Error ? err.message : String(err),
+        })
+        .catch(() => undefined); // the backup error is the one to report
+      throw err;
+    }
+    record.backups = backups.map(toRef);
+    record.rollbackCommand = rollbackCommand(ctx, runId);
+    await ctx.log.append(record);
+
+    const bodyStarted = Date.now();
+    emit({ type: 'command-start', argv: req.argv });
+    let outcome: BodyOutcome;
+    try {
+      outcome = await body(record);
+    } catch (err) {
+      await completeRecord(ctx, record, started, { ok: false, exitCode: null, signal: null }, err);
+      throw err;
+    }
+    emit({ type: 'command-end', exitCode: outcome.exitCode, signal: outcome.signal, ms: Date.now() - bodyStarted });
+    const result: GuardResult = { record: await completeRecord(ctx, record, started, outcome), backups };
+
+    if (!outcome.ok && req.rollbackOnFailure) {
+      try {
+        result.rollback = await restoreBackups(ctx, {
+          backups,
+          kind: 'rollback',
+          argv: ['rollback', runId, '(--rollback-on-failure)'],
+          reason: `automatic rollback of ${runId}`,
+          waitMs: req.waitMs,
+          locksHeld: true,
+          onEvent: emit,
+        });
+        record.autoRollback = { ok: true, restoreRunId: result.rollback.id };
+      } catch (err) {
+        result.rollbackError = err;
+        record.autoRollback = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+      await ctx.log.patch(runId, { autoRollback: record.autoRollback });
+    }
+    return result;
+  } finally {
+    await locks.release();
+  }
+}
+
+async function completeRecord(ctx: Context, record: RunRecord, started: number, outcome: BodyOutcome, error?: unknown): Promise<RunRecord> {
+  const ended = Date.now();
+  Object.assign(record, {
+    status: outcome.ok ? 'succeeded' : 'failed',
+    endedAt: new Date(ended).toISOString(),
+    durationMs: ended - started,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
+  } satisfies Partial<RunRecord>);
+  await ctx.log.patch(record.id, record);
+  return record;
+}

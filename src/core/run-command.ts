@@ -1,0 +1,46 @@
+// Run the user's command: arguments as given, stdio inherited, signals forwarded, exit status reported.
+import { constants as osc } from 'node:os';
+
+export interface CommandOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the command could not be started: 'not-found' (127) or 'not-executable' (126). */
+  spawnError?: { kind: 'not-found' | 'not-executable'; message: string };
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Run `argv` without a shell, with this process's stdio, environment and `cwd`. SIGINT, SIGTERM and
+ * SIGHUP sent to safe-run are passed on to the command (as npm does; on a terminal Ctrl-C reaches both
+ * anyway) and safe-run waits for it to end, so it can still complete the log.
+ */
+export async function runCommand(argv: string[], cwd: string): Promise<CommandOutcome> {
+  const { execa } = await import('execa'); // loaded only on the path that runs a command
+  const [file, ...args] = argv;
+  const child = execa(file!, args, { stdio: 'inherit', cwd, reject: false, shell: false, stripFinalNewline: false });
+  const forward = (sig: NodeJS.Signals) => {
+    child.kill(sig);
+  };
+  for (const sig of FORWARDED) process.on(sig, forward);
+  try {
+    const result = await child;
+    const code = (result as { code?: string }).code ?? (result.cause as { code?: string } | undefined)?.code;
+    if (result.exitCode === undefined && result.signal === undefined && code) {
+      if (code === 'ENOENT') return { exitCode: null, signal: null, spawnError: { kind: 'not-found', message: `${file}: command not found` } };
+      if (code === 'EACCES' || code === 'ENOEXEC' || code === 'EISDIR') {
+        return { exitCode: null, signal: null, spawnError: { kind: 'not-executable', message: `${file}: cannot execute (${code})` } };
+      }
+    }
+    return { exitCode: result.exitCode ?? null, signal: (result.signal as NodeJS.Signals | undefined) ?? null };
+  } finally {
+    for (const sig of FORWARDED) process.off(sig, forward);
+  }
+}
+
+/** The exit code a shell would report for this outcome: the code, or 128 + the signal's number. */
+export function shellExitCode(outcome: CommandOutcome): number {
+  if (outcome.spawnError) return outcome.spawnError.kind === 'not-found' ? 127 : 126;
+  if (outcome.signal) return 128 + (osc.signals[outcome.signal] ?? 0);
+  return outcome.exitCode ?? 1;
+}

@@ -1,0 +1,96 @@
+// Take one verified backup: snapshot → fsync → sha256 and integrity check side by side → publish.
+import { promises as fs } from 'node:fs';
+import type { CheckLevel } from '../config.js';
+import type { Engine } from '../engines/engine.js';
+import { describeCause, errnoOf, SafeRunError } from '../errors.js';
+import { sha256File } from '../files/sha256.js';
+import type { BackupStore } from '../store/backup-store.js';
+import type { Backup, BackupKind } from '../store/manifest.js';
+import { VERSION } from '../version.js';
+
+export interface BackupRequest {
+  kind: BackupKind;
+  reason?: string;
+  runId?: string;
+  check: CheckLevel;
+}
+
+/**
+ * A backup that counts: the snapshot's sha256 is computed from the file on disk after fsync and the copy
+ * passes the integrity check, opened read-only. On any failure the partial files are removed and a
+ * SafeRunError('backup') says what went wrong and what to try.
+ */
+export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req: BackupRequest): Promise<Backup> {
+  const started = Date.now();
+  if (!(await engine.exists())) {
+    throw new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): no such database file`, {
+      stage: 'backup',
+      database: engine.name,
+      hint: 'check the path in the config or --db; safe-run never creates a database',
+    });
+  }
+  let pending;
+  try {
+    pending = await store.reserve(engine.name);
+  } catch (err) {
+    throw backupError(engine, err, 'store', store.root);
+  }
+  try {
+    await engine.snapshot(pending.dataPath).catch((err) => {
+      throw backupError(engine, err, 'snapshot', store.root);
+    });
+    const [sha256, facts, stat] = await Promise.all([
+      sha256File(pending.dataPath),
+      engine.verify(pending.dataPath, req.check).catch((err) => {
+        throw backupError(engine, err, 'verify', store.root);
+      }),
+      fs.stat(pending.dataPath),
+    ]);
+    return await pending.publish({
+      database: engine.name,
+      engine: engine.kind,
+      source: engine.location,
+      kind: req.kind,
+      reason: req.reason,
+      runId: req.runId,
+      createdAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      size: stat.size,
+      sha256,
+      facts,
+      safeRunVersion: VERSION,
+    });
+  } catch (err) {
+    await pending.abort().catch(() => undefined);
+    throw err instanceof SafeRunError ? err : backupError(engine, err, 'publish', store.root);
+  }
+}
+
+function backupError(engine: Engine, err: unknown, step: string, storeRoot: string): SafeRunError {
+  if (err instanceof SafeRunError) return err;
+  const why = describeCause(err);
+  const code = errnoOf(err) ?? (err as { code?: string }).code;
+  let hint: string;
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT') {
+    hint = `free space where backups go (${storeRoot}), or set "backupDir" to a disk with room`;
+  } else if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS') && step !== 'snapshot') {
+    hint = `make ${storeRoot} writable, or set "backupDir" in the config`;
+  } else if (code === 'EACCES' || code === 'EPERM') {
+    hint = `safe-run needs to read ${engine.location}; check its permissions`;
+  } else if (code === 'SQLITE_NOTADB') {
+    hint = 'check the path, or open it with sqlite3 to see what it is';
+  } else if (step === 'verify') {
+    hint = 'the database itself may be damaged: run PRAGMA integrity_check on it with sqlite3';
+  } else if (code === 'SQLITE_BUSY') {
+    hint = 'another process held a write lock for too long; try again';
+  } else {
+    hint = 'run again with --debug for details';
+  }
+  const verb = step === 'verify' ? 'verify the backup of' : 'back up';
+  return new SafeRunError('backup', `cannot ${verb} ${engine.name} (${engine.location}): ${why}`, {
+    stage: step === 'verify' ? 'verify' : 'backup',
+    database: engine.name,
+    hint,
+    cause: err,
+  });
+}

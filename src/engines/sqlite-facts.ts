@@ -1,0 +1,46 @@
+// Read a SQLite snapshot's facts and run its integrity check (used inline and from the verify worker).
+import Database from 'better-sqlite3';
+import type { CheckLevel } from '../config.js';
+import type { SnapshotFacts } from './engine.js';
+
+export class CheckFailedError extends Error {
+  constructor(readonly result: string) {
+    super(`integrity check failed: ${result}`);
+    this.name = 'CheckFailedError';
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Tables a user would count: not SQLite's own, not virtual ones' shadows. */
+export function userTables(db: Database.Database): Array<{ name: string; virtual: boolean }> {
+  const rows = db
+    .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .all() as Array<{ name: string; sql: string | null }>;
+  return rows.map((r) => ({ name: r.name, virtual: /^\s*CREATE\s+VIRTUAL\s/i.test(r.sql ?? '') }));
+}
+
+/** Open `file` read-only (a snapshot of ours is in rollback-journal mode: nothing beside it is needed), check it, read its facts. */
+export function checkAndReadFacts(file: string, level: CheckLevel): SnapshotFacts {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const pragma = level === 'full' ? 'integrity_check' : 'quick_check';
+    const rows = db.prepare(`PRAGMA ${pragma}(20)`).pluck().all() as string[];
+    const result = rows.join('; ');
+    if (result !== 'ok') throw new CheckFailedError(result);
+    return {
+      pageSize: db.pragma('page_size', { simple: true }) as number,
+      pageCount: db.pragma('page_count', { simple: true }) as number,
+      userVersion: db.pragma('user_version', { simple: true }) as number,
+      tables: userTables(db).map((t) => ({
+        name: t.name,
+        rows: t.virtual ? null : (db.prepare(`SELECT count(*) FROM ${quoteIdent(t.name)}`).pluck().get() as number),
+      })),
+      check: { level, result },
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,56 @@
+// The records of the operation log: one per guarded run, backup, restore or rollback.
+
+/** A backup as a run refers to it. */
+export interface BackupRef {
+  id: string;
+  database: string;
+  /** The live database (path, or URL without password). */
+  source: string;
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export type RunKind = 'run' | 'library' | 'backup' | 'restore' | 'rollback';
+
+/**
+ * running: in progress (or its safe-run was killed: shown as interrupted once its pid is gone);
+ * succeeded / failed: the command exited 0 / otherwise (or died of a signal);
+ * aborted: safe-run stopped before starting the command (backup, lock), the command never ran.
+ */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted' | 'interrupted';
+
+export interface RunRecord {
+  id: string;
+  kind: RunKind;
+  status: RunStatus;
+  /** The command as given, one element per argument; for restores, safe-run's own argv. */
+  argv: string[];
+  cwd: string;
+  user: string;
+  host: string;
+  pid: number;
+  safeRunVersion: string;
+  reason?: string;
+  databases: string[];
+  startedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Backups taken for this run: pre-run ones, or the safety backups of a restore. */
+  backups: BackupRef[];
+  /** Restores and rollbacks: the backups that were put in place. */
+  restored?: Array<{ backupId: string; database: string; method?: string }>;
+  /** The command that undoes this run, ready to paste. */
+  rollbackCommand?: string;
+  /** What went wrong, in one line (aborted runs, failed restores). */
+  error?: string;
+  /** Set when --rollback-on-failure restored the pre-run backups (or tried to). */
+  autoRollback?: { ok: boolean; restoreRunId?: string; error?: string };
+}
+
+export interface LogData {
+  version: 1;
+  runs: RunRecord[];
+}

@@ -1,0 +1,116 @@
+// The backup store: its layout on disk, atomic publication, listing, and clean-up of what crashes left.
+//
+// Layout (private to this file): <root>/<database>/<backup-id>/{manifest.json, snapshot.<ext>}.
+// A backup is built complete in a hidden temp directory `.<id>.tmp-<pid>-<rand>` beside its final
+// place, fsynced, then the directory is renamed into place: one atomic step, so a listing never shows
+// a partial backup, and whatever a killed process left is recognisable by its name and dead owner.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir, fsyncDir, processIsAlive, tempName, tempOwner, writeFileAtomic } from '../files/durable.js';
+import { newId } from '../ids.js';
+import type { Backup, BackupManifest } from './manifest.js';
+
+const MANIFEST = 'manifest.json';
+
+/** A backup being written: the engine writes `dataPath`, then `publish` makes it a backup. */
+export interface PendingBackup {
+  readonly id: string;
+  /** Where the engine writes the snapshot. */
+  readonly dataPath: string;
+  publish(manifest: Omit<BackupManifest, 'file' | 'id' | 'format'>): Promise<Backup>;
+  /** Remove everything written so far. Safe to call after publish (then it does nothing). */
+  abort(): Promise<void>;
+}
+
+export class BackupStore {
+  constructor(readonly root: string) {}
+
+  /** Create the root (0700) and remove what dead processes left behind. */
+  async prepare(): Promise<void> {
+    await ensurePrivateDir(this.root);
+    await this.removeLeftovers();
+  }
+
+  async reserve(database: string, ext = 'sqlite'): Promise<PendingBackup> {
+    const dbDir = path.join(this.root, database);
+    await ensurePrivateDir(this.root);
+    await ensurePrivateDir(dbDir);
+    const existing = new Set(await fs.readdir(dbDir).catch(() => [] as string[]));
+    const id = newId((candidate) => existing.has(candidate));
+    const tmpDir = path.join(dbDir, tempName(id));
+    await fs.mkdir(tmpDir, { mode: 0o700 });
+    await fs.chmod(tmpDir, 0o700);
+    const file = `snapshot.${ext}`;
+    const finalDir = path.join(dbDir, id);
+    let published = false;
+    const abort = async () => {
+      if (!published) await fs.rm(tmpDir, { recursive: true, force: true });
+    };
+    return {
+      id,
+      dataPath: path.join(tmpDir, file),
+      abort,
+      publish: async (fields) => {
+        const manifest: BackupManifest = { format: 1, id, file, ...fields };
+        await writeFileAtomic(path.join(tmpDir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+        await fsyncDir(tmpDir);
+        await fs.rename(tmpDir, finalDir);
+        published = true;
+        await fsyncDir(dbDir);
+        return { ...manifest, path: path.join(finalDir, file) };
+      },
+    };
+  }
+
+  /** Every complete backup, oldest first. Unreadable manifests are skipped, not fatal. */
+  async list(): Promise<Backup[]> {
+    const backups: Backup[] = [];
+    const databases = await fs.readdir(this.root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    for (const dbEntry of databases) {
+      if (!dbEntry.isDirectory() || dbEntry.name.startsWith('.')) continue;
+      const dbDir = path.join(this.root, dbEntry.name);
+      for (const id of await fs.readdir(dbDir).catch(() => [] as string[])) {
+        if (id.startsWith('.')) continue;
+        const backup = await this.read(path.join(dbDir, id));
+        if (backup) backups.push(backup);
+      }
+    }
+    return backups.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  private async read(dir: string): Promise<Backup | undefined> {
+    try {
+      const manifest = JSON.parse(await fs.readFile(path.join(dir, MANIFEST), 'utf8')) as BackupManifest;
+      if (manifest.format !== 1 || typeof manifest.id !== 'string') return undefined;
+      return { ...manifest, path: path.join(dir, manifest.file) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Delete a backup (retention, later). The directory goes first out of the listing, then away. */
+  async remove(backup: Backup): Promise<void> {
+    const dir = path.dirname(backup.path);
+    const doomed = path.join(path.dirname(dir), tempName(path.basename(dir)));
+    await fs.rename(dir, doomed);
+    await fs.rm(doomed, { recursive: true, force: true });
+  }
+
+  /** Remove temp directories and lock notes of processes that no longer exist. */
+  private async removeLeftovers(): Promise<void> {
+    const databases = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const dbEntry of databases) {
+      if (!dbEntry.isDirectory()) continue;
+      const dbDir = path.join(this.root, dbEntry.name);
+      for (const name of await fs.readdir(dbDir).catch(() => [] as string[])) {
+        const owner = tempOwner(name);
+        if (owner !== undefined && !processIsAlive(owner)) {
+          await fs.rm(path.join(dbDir, name), { recursive: true, force: true }).catch(() => undefined);
+        }
+      }
+    }
+  }
+}

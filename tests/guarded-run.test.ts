@@ -1,0 +1,35 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { integrityOf, rollbackLine, rowsOf, runCli, tempProject } from './helpers/cli.js';
+import { createHash } from 'node:crypto';
+
+const projects: Array<{ cleanup: () => void }> = [];
+afterEach(() => projects.splice(0).forEach((p) => p.cleanup()));
+
+describe('a guarded run', () => {
+  it('brings deleted rows back with the printed rollback command', async () => {
+    const p = tempProject();
+    projects.push(p);
+    const before = rowsOf(p.dbPath);
+    const run = await runCli(['--', 'sqlite3', p.dbPath, 'DELETE FROM users WHERE id % 2 = 0'], { cwd: p.dir });
+    expect(run.code).toBe(0);
+    expect(rowsOf(p.dbPath)).toHaveLength(50);
+
+    const undo = rollbackLine(run.stderr);
+    expect(undo).toMatch(/^safe-run rollback [0-9a-f]{12}$/);
+    const rb = await runCli([...undo.split(' ').slice(1), '--yes'], { cwd: p.dir });
+    expect(rb.stderr).toContain('restored');
+    expect(rb.code).toBe(0);
+    expect(rowsOf(p.dbPath)).toEqual(before);
+    expect(integrityOf(p.dbPath)).toBe('ok');
+
+    const log = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout);
+    const entry = log.find((r: { argv: string[] }) => r.argv[0] === 'sqlite3');
+    expect(entry.exitCode).toBe(0);
+    expect(entry.backups).toHaveLength(1);
+    const sha = createHash('sha256').update(readFileSync(entry.backups[0].path)).digest('hex');
+    expect(entry.backups[0].sha256).toBe(sha);
+    expect(existsSync(path.join(p.dir, 'logs', 'operations.json'))).toBe(true);
+  });
+});
