@@ -1,7 +1,10 @@
 // Render the core's events as calm one-line steps on stderr, with a ticking timer on a terminal.
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
-import { duration, shortPath, size } from './format.js';
+import { clip, duration, shortPath, size } from './format.js';
+
+/** Width of the rules that frame the command's own output. */
+const RULE = 72;
 
 export interface EventRenderer {
   (event: GuardEvent): void;
@@ -60,14 +63,14 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         break;
       }
       case 'command-start': {
-        const cmd = event.argv.join(' ');
-        stream.write(c.dim(`── ${cmd} ${'─'.repeat(Math.max(3, 72 - cmd.length))}`) + '\n');
+        const cmd = clip(event.argv.join(' '), RULE - 8);
+        stream.write(c.dim(`── ${cmd} ${'─'.repeat(Math.max(3, RULE - 4 - cmd.length))}`) + '\n');
         break;
       }
       case 'command-end': {
         const status = event.signal ? c.red(`killed by ${event.signal}`) : event.exitCode === 0 ? c.green('exit 0') : c.red(`exit ${event.exitCode}`);
-        const text = `── ${status} ${c.dim(`in ${duration(event.ms)}`)} `;
-        stream.write(c.dim(text) + c.dim('─'.repeat(Math.max(3, 60))) + '\n');
+        const plain = `${event.signal ? `killed by ${event.signal}` : `exit ${event.exitCode}`} in ${duration(event.ms)}`;
+        stream.write(`${c.dim('──')} ${status} ${c.dim(`in ${duration(event.ms)} ${'─'.repeat(Math.max(3, RULE - 4 - plain.length))}`)}\n`);
         break;
       }
     }
