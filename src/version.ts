@@ -1,6 +1,17 @@
-// safe-run's own version, read once from package.json.
+// safe-run's own version, read once from its package.json.
 import { readFileSync } from 'node:fs';
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** Walk up from this module (dist/version.js, or the single-file CLI in dist/bundle/) to package.json. */
+function readVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'safe-run' && pkg.version) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return '0.0.0-unknown';
+}
+
+export const VERSION: string = readVersion();

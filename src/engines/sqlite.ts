@@ -181,7 +181,7 @@ async function journalModeOf(file: string): Promise<string> {
 
 function verifyInWorker(file: string, level: CheckLevel): Promise<SnapshotFacts> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./sqlite-verify-worker.js', import.meta.url), { workerData: { file, level } });
+    const worker = new Worker(new URL('../engines/sqlite-verify-worker.js', import.meta.url), { workerData: { file, level } });
     worker.once('message', (msg: { ok: boolean; facts?: SnapshotFacts; error?: { message: string; code?: string; checkResult?: string } }) => {
       if (msg.ok) resolve(msg.facts!);
       else if (msg.error?.checkResult !== undefined) reject(new CheckFailedError(msg.error.checkResult));

@@ -54,9 +54,11 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 /**
  * Write a whole file atomically: a uniquely named temp file in the same directory, fsync, rename,
  * fsync the directory. Readers see the old content or the new, never a mix; two writers never share
- * a temp file (unlike steno, which lowdb uses, with one fixed temp name per target).
+ * a temp file (unlike steno, which lowdb uses, with one fixed temp name per target). `durable: false`
+ * skips the fsyncs, for notes that may be lost in a power cut (who holds a lock).
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const dir = path.dirname(file);
   const tmp = path.join(dir, tempName(path.basename(file)));
   const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, FILE_MODE);
@@ -64,7 +66,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     try {
       await fh.writeFile(data);
       await fh.chmod(FILE_MODE); // the umask may have narrowed it further; never wider
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -73,7 +75,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 /** Whether a process with this pid exists on this host (a zombie counts as gone). */

@@ -80,7 +80,7 @@ export async function acquireLock(file: string, opts: AcquireOptions): Promise<L
         startedAt: new Date().toISOString(),
         purpose: opts.purpose,
       };
-      await writeFileAtomic(`${file}.json`, JSON.stringify(holder) + '\n');
+      await writeFileAtomic(`${file}.json`, JSON.stringify(holder) + '\n', { durable: false });
       let released = false;
       return {
         file,

@@ -3,7 +3,7 @@ import prettyBytes from 'pretty-bytes';
 import prettyMs from 'pretty-ms';
 
 export function size(bytes: number): string {
-  return prettyBytes(bytes, { maximumFractionDigits: 1 });
+  return prettyBytes(bytes); // no locale options: they load Intl, ~20 ms at start-up
 }
 
 export function duration(ms: number): string {
