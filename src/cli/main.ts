@@ -14,10 +14,12 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   restore: () => import('./commands/restore.js'),
   log: () => import('./commands/log.js'),
   list: () => import('./commands/list.js'),
+  show: () => import('./commands/show.js'),
+  diff: () => import('./commands/diff.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
-const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since']);
+const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since', '--to', '--rows']);
 
 export const MAIN_HELP = `safe-run — run risky scripts against your databases with a verified backup first
 
@@ -27,7 +29,9 @@ Usage:
   safe-run rollback <run-id>                  restore the backups taken before a run
   safe-run restore <backup-id>                restore one backup
   safe-run log                                recent runs
+  safe-run show <run-id>                      one run in full
   safe-run list                               backups in the store
+  safe-run diff <run-id>                      what a run changed
 
 Options of a guarded run:
   --db NAME|PATH         database(s) for this run instead of the config's (repeatable)
