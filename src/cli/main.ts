@@ -19,7 +19,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
-const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since', '--to', '--rows']);
+const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since', '--to']);
 
 export const MAIN_HELP = `safe-run — run risky scripts against your databases with a verified backup first
 
