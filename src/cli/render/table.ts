@@ -1,27 +1,65 @@
-// Plain left-aligned tables that fit the terminal; the last column takes what is left.
+// Plain left-aligned tables that fit the terminal: flexible columns give up width until the row fits.
 export interface Column {
   header: string;
   /** Right-align (numbers). */
   right?: boolean;
   /** The column may be clipped to fit. */
   flexible?: boolean;
+  /** A flexible column is never clipped below this (default: its header's width). */
+  min?: number;
 }
 
-const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+/** Width of the default views: 80 columns, or less when the terminal is narrower. */
+export function viewWidth(stream: NodeJS.WriteStream = process.stdout): number {
+  const cols = stream.isTTY ? stream.columns : undefined;
+  return cols && cols > 20 ? Math.min(cols, 80) : 80;
+}
+
+const ESCAPES = /\x1b\[[0-9;]*m/g;
+
+/** Columns a string takes on the terminal (colour escapes take none). */
+export const visibleWidth = (s: string) => s.replace(ESCAPES, '').length;
+
+/** Shorten plain text to `width` columns with an ellipsis (colour escapes are dropped). */
+function clipCell(text: string, width: number): string {
+  const plain = text.replace(ESCAPES, '');
+  if (plain.length <= width) return text;
+  return width <= 1 ? plain.slice(0, width) : `${plain.slice(0, width - 1)}…`;
+}
 
 export function renderTable(columns: Column[], rows: string[][], maxWidth = 80): string {
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => visible(r[i] ?? ''))));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => visibleWidth(r[i] ?? ''))));
+  const floor = columns.map((c) => Math.max(c.header.length, c.min ?? 0));
   const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
-  const flex = columns.findIndex((c) => c.flexible);
-  if (flex >= 0 && total() > maxWidth) widths[flex] = Math.max(columns[flex]!.header.length, widths[flex]! - (total() - maxWidth));
+  // Take one column at a time from the flexible column with the most room above its minimum, so long
+  // commands and long names share the cut.
+  for (let excess = total() - maxWidth; excess > 0; excess--) {
+    let roomiest = -1;
+    const room = (i: number) => widths[i]! - floor[i]!;
+    columns.forEach((c, i) => {
+      if (c.flexible && room(i) > 0 && (roomiest < 0 || room(i) > room(roomiest))) roomiest = i;
+    });
+    if (roomiest < 0) break;
+    widths[roomiest]!--;
+  }
   const cell = (text: string, i: number) => {
     const w = widths[i]!;
-    let t = text;
-    if (visible(t) > w) t = t.slice(0, w - 1) + '…';
-    const pad = ' '.repeat(Math.max(0, w - visible(t)));
+    const t = clipCell(text, w);
+    const pad = ' '.repeat(Math.max(0, w - visibleWidth(t)));
     return columns[i]!.right ? pad + t : i === columns.length - 1 ? t : t + pad;
   };
-  const lines = [columns.map((c, i) => cell(c.header, i)).join('  ').trimEnd()];
-  for (const r of rows) lines.push(columns.map((_, i) => cell(r[i] ?? '', i)).join('  ').trimEnd());
-  return lines.join('\n');
+  const line = (cells: string[]) => columns.map((_, i) => cell(cells[i] ?? '', i)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.header)), ...rows.map(line)].join('\n');
+}
+
+/**
+ * A footer of " · "-separated parts, as many as fit in `width` (the first always: it holds the counts).
+ */
+export function renderFooter(parts: string[], width = 80): string {
+  let out = parts[0] ?? '';
+  for (const part of parts.slice(1)) {
+    if (visibleWidth(out) + 3 + visibleWidth(part) > width) break;
+    out += ` · ${part}`;
+  }
+  return out;
 }
