@@ -1,24 +1,42 @@
-// safe-run log: the recent runs, newest first.
+// safe-run log: the recent runs, newest first, one line each, with filters.
 import { SafeRunError } from '../../errors.js';
-import type { RunRecord } from '../../oplog/run-record.js';
-import { GLOBAL_OPTIONS, parse } from '../args.js';
+import { GLOBAL_OPTIONS, many, parse } from '../args.js';
 import { paintFor } from '../render/colour.js';
-import { clip, duration, when } from '../render/format.js';
+import { dbFilter } from '../render/db-filter.js';
+import { duration, oneLine, parseSince, uniquePrefixLength, when } from '../render/format.js';
 import { runJson } from '../render/json.js';
-import { renderTable } from '../render/table.js';
+import { describeRun, exitStatus, isFailure } from '../render/run-summary.js';
+import { renderFooter, renderTable, viewWidth } from '../render/table.js';
 import { contextFrom } from '../setup.js';
 
 export const help = `safe-run log — recent runs, newest first
 
-Usage: safe-run log [--limit N] [--json]
+Usage: safe-run log [--failed] [--since WHEN] [--db NAME|PATH]... [--limit N] [--json]
 
+  --failed         only runs that did not succeed: a non-zero exit, a signal,
+                   aborted before the command started, or safe-run interrupted
+  --since WHEN     only runs started since then: 30m, 12h, 2d, 1w, today,
+                   yesterday, or a date (2026-11-01, 2026-11-01 14:00)
+  --db NAME|PATH   only runs on this database: a name from the config or a
+                   path (repeatable)
   --limit N        show at most N runs (default 20; with --json, all)
-  --json           print the run records as a JSON array on stdout
+  --json           print the matching run records as a JSON array on stdout
   --config PATH    use this config file
 
-Exit codes: 0 ok, 2 usage or config, 6 the operation log cannot be read.`;
+Run ids can be abbreviated to any unique prefix: safe-run show <run>.
+Exit codes: 0 ok (also when no run matches), 2 usage or config,
+6 the operation log cannot be read.`;
 
-const OPTIONS = { ...GLOBAL_OPTIONS, json: { type: 'boolean' }, limit: { type: 'string' } } as const;
+const OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  json: { type: 'boolean' },
+  limit: { type: 'string' },
+  failed: { type: 'boolean' },
+  since: { type: 'string' },
+  db: { type: 'string', multiple: true },
+} as const;
+
+const DEFAULT_LIMIT = 20;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'log');
@@ -27,51 +45,54 @@ export async function run(args: string[]): Promise<number> {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     throw new SafeRunError('usage', `--limit takes a whole number above 0, not "${values.limit}"`, { hint: 'e.g. --limit 10' });
   }
+  const since = values.since === undefined ? undefined : parseSince(values.since);
   const ctx = contextFrom(values);
-  const runs = (await ctx.log.runs()).reverse();
+  const onDb = dbFilter(ctx.config, ctx.cwd, many(values.db));
+  const all = (await ctx.log.runs()).reverse();
+  const matching = all.filter(
+    (r) =>
+      (!values.failed || isFailure(r)) &&
+      (!since || new Date(r.startedAt) >= since) &&
+      (!onDb || onDb(r.databases, r.backups.map((b) => b.source))),
+  );
   if (values.json) {
-    process.stdout.write(JSON.stringify(runs.slice(0, limit ?? runs.length).map(runJson), null, 2) + '\n');
-    return 0;
-  }
-  const shown = runs.slice(0, limit ?? 20);
-  if (shown.length === 0) {
-    process.stdout.write(`no runs yet in ${ctx.log.file}\n`);
+    process.stdout.write(JSON.stringify(matching.slice(0, limit ?? matching.length).map(runJson), null, 2) + '\n');
     return 0;
   }
   const c = paintFor(process.stdout);
+  if (all.length === 0) {
+    process.stdout.write(`no runs yet in ${ctx.log.file}\n`);
+    return 0;
+  }
+  const filtered = matching.length !== all.length;
+  if (matching.length === 0) {
+    process.stdout.write(`no runs match (${all.length} in the log)\n`);
+    return 0;
+  }
+  const shown = matching.slice(0, limit ?? DEFAULT_LIMIT);
+  const idLength = uniquePrefixLength(all.map((r) => r.id));
   const rows = shown.map((r) => [
-    r.id.slice(0, 8),
+    r.id.slice(0, idLength),
     when(r.startedAt),
-    clip(describe(r), 60),
-    status(r, c),
+    oneLine(describeRun(r)),
+    exitStatus(r, c),
     r.durationMs === undefined ? '' : duration(r.durationMs),
     r.databases.join(','),
   ]);
-  process.stdout.write(
-    renderTable(
-      [{ header: 'RUN' }, { header: 'WHEN' }, { header: 'COMMAND', flexible: true }, { header: 'EXIT', right: true }, { header: 'TOOK', right: true }, { header: 'DATABASES' }],
-      rows,
-    ) + '\n',
+  const width = viewWidth();
+  const table = renderTable(
+    [
+      { header: 'RUN' },
+      { header: 'WHEN' },
+      { header: 'COMMAND', flexible: true, min: 16 },
+      { header: 'EXIT', right: true },
+      { header: 'TOOK', right: true },
+      { header: 'DATABASES', flexible: true },
+    ],
+    rows,
+    width,
   );
-  process.stdout.write(c.dim(`${shown.length} of ${runs.length} runs · --json for all fields`) + '\n');
+  const counts = filtered ? `${shown.length} of ${matching.length} matching runs (${all.length} logged)` : `${shown.length} of ${all.length} runs`;
+  process.stdout.write(`${table}\n${c.dim(renderFooter([counts, 'safe-run show <run> for one', '--json for all fields'], width))}\n`);
   return 0;
-}
-
-function describe(r: RunRecord): string {
-  if (r.kind === 'restore' || r.kind === 'rollback') return `(${r.kind}) ${r.argv.slice(1).join(' ')}`;
-  return r.argv.join(' ');
-}
-
-function status(r: RunRecord, c: ReturnType<typeof paintFor>): string {
-  switch (r.status) {
-    case 'running':
-      return c.yellow('running');
-    case 'interrupted':
-      return c.yellow('killed');
-    case 'aborted':
-      return c.red('abort');
-    default:
-      if (r.signal) return c.red(r.signal);
-      return r.exitCode === 0 ? c.green('0') : c.red(String(r.exitCode ?? '?'));
-  }
 }
