@@ -1,0 +1,110 @@
+// Just enough of SQLite's b-tree format to list a tree's pages and the rowids on a table leaf.
+// Format: https://www.sqlite.org/fileformat.html#b_tree_pages
+import type { PageSource } from './page-source.js';
+
+const INDEX_INTERIOR = 2;
+const TABLE_INTERIOR = 5;
+const INDEX_LEAF = 10;
+const TABLE_LEAF = 13;
+
+export interface TreePages {
+  /** Leaf pages in key order. */
+  leaves: number[];
+  /** Root and interior pages. */
+  interior: number[];
+}
+
+export class UnexpectedPageError extends Error {
+  constructor(pgno: number, what: string) {
+    super(`page ${pgno}: ${what}`);
+    this.name = 'UnexpectedPageError';
+  }
+}
+
+/** Where a b-tree page's header starts: page 1 carries the 100-byte database header first. */
+const headerAt = (pgno: number) => (pgno === 1 ? 100 : 0);
+
+/** Walk the b-tree rooted at `root`, reading only its interior pages (about 1 % of a table's pages). */
+export function walkTree(src: PageSource, root: number): TreePages {
+  const leaves: number[] = [];
+  const interior: number[] = [];
+  const buf = Buffer.alloc(src.pageSize);
+  const seen = new Set<number>();
+  const visit = (pgno: number, depth: number) => {
+    if (pgno < 1 || pgno > src.pageCount || seen.has(pgno) || depth > 64) throw new UnexpectedPageError(pgno, 'not a valid b-tree page');
+    seen.add(pgno);
+    src.read(pgno, buf);
+    const h = headerAt(pgno);
+    const type = buf[h];
+    if (type === TABLE_LEAF || type === INDEX_LEAF) {
+      leaves.push(pgno);
+      return;
+    }
+    if (type !== TABLE_INTERIOR && type !== INDEX_INTERIOR) throw new UnexpectedPageError(pgno, `page type ${type}`);
+    interior.push(pgno);
+    const n = buf.readUInt16BE(h + 3);
+    const children: number[] = [];
+    for (let i = 0; i < n; i++) children.push(buf.readUInt32BE(buf.readUInt16BE(h + 12 + 2 * i)));
+    children.push(buf.readUInt32BE(h + 8));
+    for (const child of children) visit(child, depth + 1); // buf is reused: children were copied out first
+  };
+  visit(root, 0);
+  return { leaves, interior };
+}
+
+/** A varint at `at`: its value (as bigint) and length. */
+function varint(buf: Buffer, at: number): [bigint, number] {
+  let v = 0n;
+  for (let i = 0; i < 8; i++) {
+    const b = buf[at + i]!;
+    v = (v << 7n) | BigInt(b & 0x7f);
+    if ((b & 0x80) === 0) return [v, i + 1];
+  }
+  return [(v << 8n) | BigInt(buf[at + 8]!), 9];
+}
+
+/** The rowids stored on a table leaf page. */
+export function rowidsOnLeaf(src: PageSource, pgno: number, buf = Buffer.alloc(src.pageSize)): bigint[] {
+  src.read(pgno, buf);
+  const h = headerAt(pgno);
+  if (buf[h] !== TABLE_LEAF) throw new UnexpectedPageError(pgno, 'not a table leaf');
+  const n = buf.readUInt16BE(h + 3);
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) {
+    let at = buf.readUInt16BE(h + 8 + 2 * i);
+    at += varint(buf, at)[1]; // payload size
+    const [rowid] = varint(buf, at);
+    out.push(BigInt.asIntN(64, rowid));
+  }
+  return out;
+}
+
+/** Free pages (trunk and leaf) of the database. */
+export function freelistPages(src: PageSource): Set<number> {
+  const head = src.read(1);
+  const pages = new Set<number>();
+  let trunk = head.readUInt32BE(32);
+  const buf = Buffer.alloc(src.pageSize);
+  while (trunk > 0 && trunk <= src.pageCount && !pages.has(trunk)) {
+    pages.add(trunk);
+    src.read(trunk, buf);
+    const n = Math.min(buf.readUInt32BE(4), (src.pageSize - 8) / 4);
+    for (let i = 0; i < n; i++) pages.add(buf.readUInt32BE(8 + 4 * i));
+    trunk = buf.readUInt32BE(0);
+  }
+  return pages;
+}
+
+/** Pages SQLite keeps for itself: pointer-map pages (auto-vacuum) and the lock-byte page. */
+export function bookkeepingPages(src: PageSource): Set<number> {
+  const pages = new Set<number>([1]);
+  const lockByte = Math.floor(1073741824 / src.pageSize) + 1;
+  if (lockByte <= src.pageCount) pages.add(lockByte);
+  const head = src.read(1);
+  if (head.readUInt32BE(52) !== 0) {
+    const usable = src.pageSize - head[20]!;
+    const perMap = Math.floor(usable / 5);
+    for (let p = 2; p <= src.pageCount; p += perMap + 1) pages.add(p);
+  }
+  return pages;
+}
