@@ -1,8 +1,80 @@
-// safe-run show (being written).
+// safe-run show <run-id>: one run in full, with each backup re-checked as a restore would check it.
 import { SafeRunError } from '../../errors.js';
+import { resolvePrefix } from '../../ids.js';
+import type { RunRecord } from '../../oplog/run-record.js';
+import { GLOBAL_OPTIONS, parse } from '../args.js';
+import { recheckBackup } from '../render/backup-state.js';
+import { paintFor } from '../render/colour.js';
+import { clip, oneLine, when } from '../render/format.js';
+import { runJson } from '../render/json.js';
+import { describeRun } from '../render/run-summary.js';
+import { renderRunDetails, type CheckedBackup } from '../render/run-details.js';
+import { viewWidth } from '../render/table.js';
+import { contextFrom } from '../setup.js';
 
-export const help = 'safe-run show — not available yet';
+export const help = `safe-run show — one run in full
 
-export async function run(): Promise<number> {
-  throw new SafeRunError('usage', 'show is not available yet');
+Usage: safe-run show <run-id> [--no-verify] [--json]
+
+  <run-id>         the run's id or any unique prefix of it (see safe-run log);
+                   "last" means the newest run
+  --no-verify      do not re-hash and re-check the backups (fast); only say
+                   whether their files are still there
+  --json           print the record as JSON on stdout; each backup also has
+                   present, verified and verifyError
+  --config PATH    use this config file
+
+Each backup's file is hashed again and its integrity checked, as a restore
+would, so you know before you need it whether the rollback will work.
+Exit codes: 0 ok (also when a backup no longer verifies: that is shown),
+2 usage (unknown or ambiguous id), 6 the operation log cannot be read.`;
+
+const OPTIONS = { ...GLOBAL_OPTIONS, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } } as const;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, OPTIONS, 'show');
+  if (positionals.length !== 1) {
+    throw new SafeRunError('usage', 'show takes one run id', { hint: 'safe-run show <run-id>, or safe-run show last; see the ids with: safe-run log' });
+  }
+  const ctx = contextFrom(values);
+  const runs = await ctx.log.runs();
+  const record = pickRun(runs, positionals[0]!, ctx.log.file);
+  const verify = !values['no-verify'];
+  const stored = new Map((await ctx.store.list()).map((b) => [b.id, b]));
+  const backups: CheckedBackup[] = [];
+  for (const ref of record.backups) {
+    const s = stored.get(ref.id);
+    backups.push({ ref, stored: s, check: await recheckBackup(ref, s?.facts.check.level ?? ctx.config.check, verify) });
+  }
+  const restored = (record.restored ?? []).map((x) => {
+    const s = stored.get(x.backupId);
+    return { ...x, stored: s, run: s?.runId ? runs.find((r) => r.id === s.runId) : undefined };
+  });
+  if (values.json) {
+    const json = {
+      ...runJson(record),
+      backups: backups.map((b) => ({
+        ...b.ref,
+        kind: b.stored?.kind ?? null,
+        createdAt: b.stored?.createdAt ?? null,
+        inStore: b.stored !== undefined,
+        ...b.check,
+      })),
+    };
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    return 0;
+  }
+  const c = paintFor(process.stdout);
+  process.stdout.write(renderRunDetails({ record, backups, restored, verified: verify, width: viewWidth(), cwd: ctx.cwd }, c) + '\n');
+  return 0;
+}
+
+/** "last" is the newest run of any kind; anything else a unique prefix of a run id. */
+function pickRun(runs: RunRecord[], wanted: string, logFile: string): RunRecord {
+  if (wanted === 'last') {
+    const newest = runs.at(-1);
+    if (!newest) throw new SafeRunError('usage', `there are no runs yet in ${logFile}`, { hint: 'guard a command first: safe-run -- <command>' });
+    return newest;
+  }
+  return resolvePrefix(runs, wanted, 'run', (r) => `${when(r.startedAt)}  ${clip(oneLine(describeRun(r)), 44)}`);
 }
