@@ -1,43 +1,130 @@
-// safe-run list: the backups in the store.
+// safe-run list: the backups in the store, newest first, with what each was for and whether it is intact.
 import { SafeRunError } from '../../errors.js';
-import { GLOBAL_OPTIONS, parse } from '../args.js';
+import type { RunRecord } from '../../oplog/run-record.js';
+import type { Backup, BackupKind } from '../../store/manifest.js';
+import { GLOBAL_OPTIONS, many, parse } from '../args.js';
+import { fileState, paintState, type FileState } from '../render/backup-state.js';
 import { paintFor } from '../render/colour.js';
-import { age, clip, size } from '../render/format.js';
+import { dbFilter } from '../render/db-filter.js';
+import { age, elapsed, oneLine, size, uniquePrefixLength, when } from '../render/format.js';
 import { backupJson } from '../render/json.js';
-import { renderTable } from '../render/table.js';
+import { describeRun } from '../render/run-summary.js';
+import { renderFooter, renderTable, viewWidth } from '../render/table.js';
 import { contextFrom } from '../setup.js';
 
 export const help = `safe-run list — the backups in the store, newest first
 
-Usage: safe-run list [--json]
+Usage: safe-run list [--db NAME|PATH]... [--kind KIND]... [--json]
 
+  --db NAME|PATH   only backups of this database: a name from the config or
+                   a path (repeatable)
+  --kind KIND      only this kind (repeatable): pre-run (taken before a
+                   guarded run), manual (safe-run backup), pre-restore (the
+                   safety backup taken before a restore)
   --json           print the backups as a JSON array on stdout
   --config PATH    use this config file
 
-Exit codes: 0 ok, 2 usage or config.`;
+STATE is verified (checked when taken, file there with its size), missing
+(file gone) or changed (size differs). list does not re-hash the files:
+safe-run show <run> re-checks a run's backups.
+Backup ids can be abbreviated to any unique prefix: safe-run restore <backup>.
+Exit codes: 0 ok (also when nothing matches), 2 usage or config.`;
 
-const OPTIONS = { ...GLOBAL_OPTIONS, json: { type: 'boolean' } } as const;
+const KINDS: BackupKind[] = ['pre-run', 'manual', 'pre-restore'];
+
+const OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  json: { type: 'boolean' },
+  db: { type: 'string', multiple: true },
+  kind: { type: 'string', multiple: true },
+} as const;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'list');
   if (positionals.length > 0) throw new SafeRunError('usage', `list: unexpected "${positionals[0]}"`, { hint: 'see: safe-run list --help' });
+  const kinds = many(values.kind);
+  for (const k of kinds) {
+    if (!KINDS.includes(k as BackupKind)) {
+      throw new SafeRunError('usage', `--kind takes ${KINDS.join(', ')}, not "${k}"`, { hint: 'e.g. safe-run list --kind manual' });
+    }
+  }
   const ctx = contextFrom(values);
-  const backups = (await ctx.store.list()).reverse();
+  const onDb = dbFilter(ctx.config, ctx.cwd, many(values.db));
+  const all = (await ctx.store.list()).reverse();
+  const backups = all.filter((b) => (kinds.length === 0 || kinds.includes(b.kind)) && (!onDb || onDb([b.database], [b.source])));
+  const states = await Promise.all(backups.map(fileState));
   if (values.json) {
-    process.stdout.write(JSON.stringify(backups.map(backupJson), null, 2) + '\n');
+    const json = backups.map((b, i) => ({ ...backupJson(b), present: states[i] !== 'missing', state: states[i] }));
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return 0;
   }
-  if (backups.length === 0) {
+  if (all.length === 0) {
     process.stdout.write(`no backups yet in ${ctx.store.root}\n`);
     return 0;
   }
+  if (backups.length === 0) {
+    process.stdout.write(`no backups match (${all.length} in ${ctx.store.root})\n`);
+    return 0;
+  }
+  const runs = await runsById(ctx.log.runs());
   const c = paintFor(process.stdout);
-  const rows = backups.map((b) => [b.id.slice(0, 8), b.database, b.kind, clip(b.reason ?? '', 30), age(b.createdAt), size(b.size)]);
-  process.stdout.write(
-    renderTable([{ header: 'BACKUP' }, { header: 'DATABASE' }, { header: 'KIND' }, { header: 'REASON', flexible: true }, { header: 'AGE', right: true }, { header: 'SIZE', right: true }], rows) +
-      '\n',
+  const idLength = uniquePrefixLength(all.map((b) => b.id));
+  const rows = backups.map((b, i) => [
+    b.id.slice(0, idLength),
+    b.database,
+    b.kind,
+    oneLine(purpose(b, runs)),
+    elapsed(b.createdAt),
+    size(b.size),
+    paintState(states[i]!, c),
+  ]);
+  const width = viewWidth();
+  const table = renderTable(
+    [
+      { header: 'BACKUP' },
+      { header: 'DATABASE', flexible: true, min: 8 },
+      { header: 'KIND' },
+      { header: 'REASON / COMMAND', flexible: true, min: 16 },
+      { header: 'AGE', right: true },
+      { header: 'SIZE', right: true },
+      { header: 'STATE' },
+    ],
+    rows,
+    width,
   );
-  const total = backups.reduce((n, b) => n + b.size, 0);
-  process.stdout.write(c.dim(`${backups.length} backups · ${size(total)} in ${ctx.store.root}`) + '\n');
+  process.stdout.write(`${table}\n${c.dim(totals(backups, states, all.length, width))}\n`);
   return 0;
+}
+
+/** The runs of the log by id; a log that cannot be read leaves the command column to the reasons. */
+async function runsById(pending: Promise<RunRecord[]>): Promise<Map<string, RunRecord>> {
+  const runs = await pending.catch(() => [] as RunRecord[]);
+  return new Map(runs.map((r) => [r.id, r]));
+}
+
+/** Why the backup exists: its reason, else the command of the run it was taken for. */
+function purpose(b: Backup, runs: Map<string, RunRecord>): string {
+  if (b.reason) return b.reason;
+  const r = b.runId ? runs.get(b.runId) : undefined;
+  if (r) return describeRun(r);
+  return b.runId ? `run ${b.runId}` : '';
+}
+
+/** Two lines: the count per kind and the total size; the newest and oldest. */
+function totals(backups: Backup[], states: FileState[], inStore: number, width: number): string {
+  const perKind = KINDS.map((k) => [k, backups.filter((b) => b.kind === k).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`);
+  const bytes = backups.reduce((n, b) => n + b.size, 0);
+  const missing = states.filter((s) => s === 'missing').length;
+  const changed = states.filter((s) => s === 'changed').length;
+  const count = `${backups.length}${backups.length === inStore ? '' : ` of ${inStore}`} backups`;
+  const first = renderFooter(
+    [`${count}: ${perKind.join(', ')}`, `${size(bytes)}`, ...(missing ? [`${missing} missing`] : []), ...(changed ? [`${changed} changed`] : [])],
+    width,
+  );
+  const newest = backups[0]!;
+  const oldest = backups.at(-1)!;
+  const second = renderFooter([`newest ${when(newest.createdAt)} (${age(newest.createdAt)})`, `oldest ${when(oldest.createdAt)} (${age(oldest.createdAt)})`], width);
+  return `${first}\n${second}`;
 }
