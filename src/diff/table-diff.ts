@@ -36,28 +36,36 @@ function stripRowid(row: Row): Row {
   return rest;
 }
 
+/** Up to `limit` changed rows per table, shared fairly among deletions, insertions and updates. */
 class Samples {
-  inserted: Row[] = [];
-  deleted: Row[] = [];
-  updated: Array<{ before: Row; after: Row }> = [];
-  more = 0;
+  private readonly kept = { inserted: [] as Row[], deleted: [] as Row[], updated: [] as Array<{ before: Row; after: Row }> };
   readonly #limit: number;
   constructor(limit: number) {
     this.#limit = limit;
   }
-  toJSON() {
-    return { inserted: this.inserted, deleted: this.deleted, updated: this.updated, more: this.more };
-  }
-  private room(): boolean {
-    return this.inserted.length + this.deleted.length + this.updated.length < this.#limit;
-  }
   add(kind: 'inserted' | 'deleted', row: Row): void {
-    if (this.room()) this[kind].push(stripRowid(row));
-    else this.more++;
+    if (this.kept[kind].length < this.#limit) this.kept[kind].push(stripRowid(row));
   }
   addUpdate(before: Row, after: Row): void {
-    if (this.room()) this.updated.push({ before: stripRowid(before), after: stripRowid(after) });
-    else this.more++;
+    if (this.kept.updated.length < this.#limit) this.kept.updated.push({ before: stripRowid(before), after: stripRowid(after) });
+  }
+  /** Take turns among the kinds until `limit` rows are chosen; `total` changed rows exist in all. */
+  result(total: number) {
+    const out = { deleted: [] as Row[], inserted: [] as Row[], updated: [] as Array<{ before: Row; after: Row }>, more: 0 };
+    let taken = 0;
+    for (let i = 0; taken < this.#limit; i++) {
+      let progressed = false;
+      for (const kind of ['deleted', 'inserted', 'updated'] as const) {
+        const item = this.kept[kind][i];
+        if (item === undefined || taken >= this.#limit) continue;
+        (out[kind] as unknown[]).push(item);
+        taken++;
+        progressed = true;
+      }
+      if (!progressed) break;
+    }
+    out.more = Math.max(0, total - taken);
+    return out;
   }
 }
 
@@ -116,7 +124,7 @@ export function diffCandidates(s: Sides, t: TableShape, candBefore: bigint[], ca
       samples.addUpdate(a, b);
     }
   }
-  return { inserted, deleted, updated, samples: sampleLimit > 0 ? samples.toJSON() : undefined };
+  return { inserted, deleted, updated, samples: sampleLimit > 0 ? samples.result(inserted + deleted + updated) : undefined };
 }
 
 /** Compare every row with SQL joins on the key: for tables the page-level shortcut cannot cover. */
@@ -143,6 +151,5 @@ export function diffFull(s: Sides, t: TableShape, sampleLimit: number): Counts {
   const names = t.withoutRowid ? t.columns : [ROWID, ...t.columns];
   const toRow = (values: unknown[]) => Object.fromEntries(names.map((n, i) => [n, values[i]]));
   for (const p of pairs) samples.addUpdate(toRow(p.slice(0, width)), toRow(p.slice(width)));
-  samples.more = Math.max(0, inserted + deleted + updated - (samples.inserted.length + samples.deleted.length + samples.updated.length));
-  return { inserted, deleted, updated, samples: samples.toJSON() };
+  return { inserted, deleted, updated, samples: samples.result(inserted + deleted + updated) };
 }
