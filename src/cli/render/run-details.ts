@@ -36,17 +36,17 @@ export function renderRunDetails(d: RunDetails, c: Paint): string {
   const out: string[] = [];
   out.push(line(r.kind === 'run' ? 'run' : r.kind, `${r.id}  ${statusText(r, c)}`));
   out.push(...wrapCommand(isRestore ? ['safe-run', ...r.argv] : r.argv, d.width));
-  if (r.reason) out.push(line('reason', oneLine(r.reason)));
+  if (r.reason) out.push(...wrapped('reason', oneLine(r.reason), d.width));
   out.push(line('cwd', r.cwd));
   out.push(line('by', `${r.user} on ${r.host}, pid ${r.pid}, safe-run ${r.safeRunVersion}`));
   out.push(line('started', `${localTime(r.startedAt)}  (${when(r.startedAt)})`));
   if (r.endedAt) out.push(line('ended', `${localTime(r.endedAt)}${r.durationMs === undefined ? '' : `, after ${duration(r.durationMs)}`}`));
-  out.push(line('databases', r.databases.join(', ') || '(none)'));
-  if (r.error) out.push(line('error', c.red(oneLine(r.error))));
+  out.push(...wrapped('databases', r.databases.join(', ') || '(none)', d.width));
+  if (r.error) out.push(...wrapped('error', oneLine(r.error), d.width).map((l) => c.red(l)));
   if (r.autoRollback) {
     const a = r.autoRollback;
-    const text = a.ok ? c.green(`restored after the failure${a.restoreRunId ? ` (${a.restoreRunId})` : ''}`) : c.red(`failed: ${oneLine(a.error ?? '?')}`);
-    out.push(line('rollback', text));
+    const text = a.ok ? `restored after the failure${a.restoreRunId ? ` (${a.restoreRunId})` : ''}` : `failed: ${oneLine(a.error ?? '?')}`;
+    out.push(...wrapped('rollback', text, d.width).map((l) => (a.ok ? c.green(l) : c.red(l))));
   }
   if (d.restored.length > 0) {
     out.push('', 'restored');
@@ -65,7 +65,7 @@ function statusText(r: RunRecord, c: Paint): string {
     case 'running':
       return c.yellow('running');
     case 'interrupted':
-      return c.yellow('interrupted: safe-run stopped before the run was complete');
+      return c.yellow('interrupted: safe-run was stopped mid-run');
     case 'aborted':
       return c.red(r.kind === 'run' || r.kind === 'library' ? 'aborted: the command was not started' : 'aborted');
     default:
@@ -93,9 +93,9 @@ function backupLines(b: CheckedBackup, verified: boolean, cwd: string, c: Paint)
 }
 
 function restoredLines(x: RunDetails['restored'][number], width: number, c: Paint): string[] {
-  const head = `  ${x.backupId}  ${x.database}${x.method ? `  (by ${x.method})` : ''}`;
+  const head = `  ${x.backupId}  ${x.database}`;
   if (!x.stored) return [head, `    ${c.yellow('that backup is no longer in the store')}`];
-  let what = `${x.stored.kind} backup of ${when(x.stored.createdAt)}`;
+  let what = `${x.method ? `by ${x.method}: ` : ''}${x.stored.kind} backup of ${when(x.stored.createdAt)}`;
   if (x.run) what += `, before ${shortId(x.run.id)}: ${oneLine(describeRun(x.run))}`;
   return [head, `    ${clip(what, width - 4)}`];
 }
@@ -113,6 +113,20 @@ function undoLines(d: RunDetails, c: Paint): string[] {
     lines.push(' '.repeat(LABEL) + c.red(`would be refused: backup ${b.ref.id} ${why}`));
   }
   return lines;
+}
+
+/** A labelled value broken between words to fit `width` (a word longer than the line stays whole). */
+function wrapped(label: string, text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const w of text.split(' ')) {
+    if (current && LABEL + current.length + 1 + w.length > width) {
+      lines.push(current);
+      current = w;
+    } else current = current ? `${current} ${w}` : w;
+  }
+  lines.push(current);
+  return lines.map((l, i) => (i === 0 ? line(label, l) : ' '.repeat(LABEL) + l));
 }
 
 /** The command, shell-quoted, broken between words with " \" so that it still pastes as one. */
