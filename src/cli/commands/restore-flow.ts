@@ -1,28 +1,59 @@
-// What rollback and restore share: confirmation, running the restore, printing the outcome.
+// What rollback and restore share: the question, the preview, running the restore, printing the outcome.
 import { restoreBackups, type RestoreRequest } from '../../core/restore.js';
 import type { Context } from '../../core/context.js';
-import { SafeRunError } from '../../errors.js';
+import { describeCause, SafeRunError } from '../../errors.js';
+import { shortId } from '../../ids.js';
 import type { RunRecord } from '../../oplog/run-record.js';
+import type { Backup } from '../../store/manifest.js';
 import { paintFor } from '../render/colour.js';
 import { confirmByTyping } from '../render/confirm.js';
 import { eventRenderer } from '../render/events.js';
+import { when } from '../render/format.js';
 import { runJson } from '../render/json.js';
 import { canPrompt } from '../setup.js';
 
-export async function confirmRestore(lines: string[], databases: string[], yes: boolean, verb: string): Promise<void> {
-  if (yes) return;
-  if (!canPrompt()) {
-    throw new SafeRunError('usage', `${verb} changes ${databases.join(', ')} and there is no terminal to confirm on`, {
-      hint: `add --yes to confirm: safe-run ${verb} … --yes`,
+export interface RestoreQuestion {
+  /** One line naming what is restored, e.g. `Roll back app to its state before "./cleanup.sh" (today 11:02)`. */
+  title: string;
+  /** Lines under it (later runs this also undoes, the safety backup). */
+  details: string[];
+  databases: string[];
+  /** --yes: print the lines as information and go ahead. */
+  yes: boolean;
+  verb: 'restore' | 'rollback';
+}
+
+/**
+ * Print what is about to happen (always, on stderr) and, without --yes, ask for the database's name.
+ * Throws 'usage' without a terminal or when the answer is not the name, 'interrupted' on Ctrl-C.
+ */
+export async function confirmRestore(q: RestoreQuestion): Promise<void> {
+  if (!q.yes && !canPrompt()) {
+    throw new SafeRunError('usage', `${q.verb} changes ${q.databases.join(', ')} and there is no terminal to confirm on`, {
+      hint: `add --yes to confirm: safe-run ${q.verb} … --yes`,
     });
   }
-  process.stderr.write(lines.join('\n') + '\n');
-  const word = databases.length === 1 ? databases[0]! : 'restore';
-  if (!(await confirmByTyping('  a safety backup of the database as it is now is taken first', word))) {
+  process.stderr.write(`${q.title}${q.yes ? '' : '?'}\n${q.details.map((l) => `  ${l}\n`).join('')}`);
+  if (q.yes) return;
+  const word = confirmWord(q.databases);
+  if (!(await confirmByTyping(word, { action: 'continue' }))) {
     throw new SafeRunError('usage', 'not confirmed; nothing was changed', { hint: `type "${word}" exactly to go ahead` });
   }
 }
 
+/** The word to type: the database's name, or "restore" when several are restored at once. */
+export function confirmWord(databases: string[]): string {
+  const unique = [...new Set(databases)];
+  return unique.length === 1 ? unique[0]! : 'restore';
+}
+
+/** The line that says what protects the user from the restore itself. */
+export function safetyLine(databases: string[]): string {
+  const unique = [...new Set(databases)];
+  return `a safety backup of ${unique.join(', ')} as ${unique.length === 1 ? 'it is' : 'they are'} now is taken first`;
+}
+
+/** Restore, render the core's events, then a summary and the command that undoes it. */
 export async function performRestore(ctx: Context, req: Omit<RestoreRequest, 'onEvent'>, json: boolean): Promise<RunRecord> {
   const render = eventRenderer(ctx.cwd);
   let record: RunRecord;
@@ -34,7 +65,49 @@ export async function performRestore(ctx: Context, req: Omit<RestoreRequest, 'on
   }
   const c = paintFor(process.stderr);
   if (json) process.stdout.write(JSON.stringify(runJson(record), null, 2) + '\n');
+  for (const b of req.backups) {
+    process.stderr.write(`${c.green('restored')}  ${b.database} to its state of ${when(b.createdAt)} (backup ${shortId(b.id)}, ${b.kind})\n`);
+  }
   if (record.rollbackCommand) process.stderr.write(`${c.bold('undo this restore:')} ${record.rollbackCommand}\n`);
   else process.stderr.write(`(the database did not exist before, so there is nothing to undo to)\n`);
   return record;
+}
+
+/** Lines saying what restoring a backup would change in its database, from now to the backup. */
+export type RestorePreview = (backup: Backup) => Promise<string[]>;
+
+/** What src/diff/preview.ts exports (written separately; absent from builds that predate it). */
+interface PreviewModule {
+  describeRestorePreview(ctx: Context, backup: Backup): Promise<string[]>;
+}
+
+/**
+ * The diff's preview when this build has it, else one line saying there is none. The import is a
+ * literal inside try, so esbuild bundles the module once it exists and leaves a missing one to fail
+ * here at run time instead of breaking the build.
+ */
+export function restorePreview(ctx: Context): RestorePreview {
+  return async (backup) => {
+    let mod: PreviewModule | undefined;
+    try {
+      // @ts-ignore -- the module may not exist yet; then the catch below answers
+      mod = (await import('../../diff/preview.js')) as unknown as PreviewModule;
+    } catch {
+      mod = undefined;
+    }
+    if (typeof mod?.describeRestorePreview !== 'function') return ['preview not available (this build has no diff)'];
+    try {
+      return await mod.describeRestorePreview(ctx, backup);
+    } catch (err) {
+      return [`preview not available: ${describeCause(err)}`];
+    }
+  };
+}
+
+/** Print the preview beside a "preview" label, its lines aligned under the first. */
+export async function printPreview(preview: RestorePreview, backup: Backup): Promise<void> {
+  const c = paintFor(process.stderr);
+  const lines = await preview(backup);
+  if (lines.length === 0) lines.push(`restoring ${backup.database} to backup ${shortId(backup.id)} changes nothing`);
+  process.stderr.write(lines.map((l, i) => `${i === 0 ? c.bold('preview') + '   ' : ' '.repeat(10)}${l}\n`).join(''));
 }

@@ -1,30 +1,38 @@
-// safe-run restore <backup-id>: put one backup in place of its database (or --into another path).
+// safe-run restore [<backup-id>]: put one backup in place of its database (or --into another path).
 import path from 'node:path';
 import { selectDatabases } from '../../config.js';
 import { openEngine } from '../../core/context.js';
 import { SafeRunError } from '../../errors.js';
-import { resolvePrefix } from '../../ids.js';
+import { resolvePrefix, shortId } from '../../ids.js';
 import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
-import { age } from '../render/format.js';
-import { contextFrom } from '../setup.js';
-import { confirmRestore, performRestore } from './restore-flow.js';
+import { paintFor } from '../render/colour.js';
+import { age, shortPath } from '../render/format.js';
+import { canPrompt, contextFrom } from '../setup.js';
+import { confirmRestore, performRestore, printPreview, restorePreview, safetyLine } from './restore-flow.js';
+import { runRestoreWizard } from './restore-wizard.js';
 
 export const help = `safe-run restore — restore one backup
 
-Usage: safe-run restore <backup-id> [--yes] [--into PATH] [--json]
+Usage: safe-run restore <backup-id> [--yes] [--into PATH] [--dry-run] [--json]
+       safe-run restore              on a terminal: choose the database and the
+                                     backup, see what would change, confirm
 
-  <backup-id>      the backup's id or any unique prefix of it (see safe-run list)
+  <backup-id>      the backup's id or a unique prefix of it (see safe-run list)
+  --db NAME|PATH   the database to restore (with an id: refuse a backup taken
+                   of another one; without: only offer this one's backups)
   --into PATH      restore onto this database file instead of the one the backup
                    was taken of (without it, another target is refused)
-  --yes            do not ask; required when there is no terminal
+  --dry-run        show what the restore would change, and change nothing
+  --yes            do not ask; required with an id when there is no terminal
   --json           print the record of this restore as JSON on stdout
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
   --config PATH    use this config file
 
-Exit codes: 0 restored, 2 usage (unknown id, no --yes without a terminal),
-4 restore refused or failed (the database is as it was), 5 locked,
-130 cancelled.`;
+To go ahead, type the database's name; Enter or anything else changes nothing.
+Exit codes: 0 restored (or dry run), 2 usage (unknown id, no id or no --yes
+without a terminal, not confirmed), 4 restore refused or failed (the database
+is as it was), 5 locked, 130 cancelled with Ctrl-C (nothing changed).`;
 
 const OPTIONS = {
   ...GLOBAL_OPTIONS,
@@ -33,12 +41,36 @@ const OPTIONS = {
   json: { type: 'boolean' },
   into: { type: 'string' },
   db: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean', short: 'n' },
 } as const;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'restore');
-  if (positionals.length !== 1) {
+  if (positionals.length > 1) {
     throw new SafeRunError('usage', 'restore takes one backup id', { hint: 'safe-run restore <backup-id>; see the ids with: safe-run list' });
+  }
+  const dryRun = Boolean(values['dry-run']);
+  if (positionals.length === 0) {
+    if (!canPrompt()) {
+      throw new SafeRunError('usage', 'restore needs a backup id when there is no terminal to choose on', {
+        hint: 'safe-run restore <backup-id> --yes (or --dry-run to only look); see the ids with: safe-run list',
+      });
+    }
+    if (values.yes) {
+      throw new SafeRunError('usage', '--yes needs a backup id: without one, restore asks which backup', {
+        hint: 'safe-run restore <backup-id> --yes; see the ids with: safe-run list',
+      });
+    }
+    const ctx = contextFrom(values);
+    const only = selectDatabases(ctx.config, ctx.cwd, many(values.db)).map((d) => d.name);
+    return runRestoreWizard(ctx, {
+      only: values.db ? only : [],
+      into: values.into ? path.resolve(ctx.cwd, values.into) : undefined,
+      dryRun,
+      json: Boolean(values.json),
+      waitMs: waitMs(values),
+      preview: restorePreview(ctx),
+    });
   }
   const ctx = contextFrom(values);
   const backup = resolvePrefix(await ctx.store.list(), positionals[0]!, 'backup', (b) => `${b.database}  ${b.kind}  ${b.createdAt}`);
@@ -55,12 +87,14 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const target = into ?? backup.source;
-  await confirmRestore(
-    [`Restore ${backup.database} (${target}) to backup ${backup.id.slice(0, 8)} from ${age(backup.createdAt)} (${backup.kind})?`],
-    [backup.database],
-    Boolean(values.yes),
-    'restore',
-  );
+  const title = `Restore ${backup.database} (${shortPath(target, ctx.cwd)}) to backup ${shortId(backup.id)} from ${age(backup.createdAt)} (${backup.kind})`;
+  if (dryRun) {
+    process.stderr.write(`${title}\n`);
+    await printPreview(restorePreview(ctx), backup);
+    process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
+    return 0;
+  }
+  await confirmRestore({ title, details: [safetyLine([backup.database])], databases: [backup.database], yes: Boolean(values.yes), verb: 'restore' });
   await performRestore(
     ctx,
     { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values) },

@@ -4,7 +4,7 @@ import { SafeRunError } from '../../errors.js';
 import { GLOBAL_OPTIONS, parse, WAIT_OPTIONS, waitMs } from '../args.js';
 import { when } from '../render/format.js';
 import { contextFrom } from '../setup.js';
-import { confirmRestore, performRestore } from './restore-flow.js';
+import { confirmRestore, performRestore, safetyLine } from './restore-flow.js';
 
 export const help = `safe-run rollback — restore the backups taken before a run
 
@@ -57,12 +57,14 @@ export async function run(args: string[]): Promise<number> {
     return b;
   });
   const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${target.argv.join(' ')}"`;
-  await confirmRestore(
-    [`Roll back ${target.databases.join(', ')} to its state before ${what} (${when(target.startedAt)})?`],
-    backups.map((b) => b.database),
-    Boolean(values.yes),
-    'rollback',
-  );
+  const databases = [...new Set(backups.map((b) => b.database))];
+  await confirmRestore({
+    title: `Roll back ${databases.join(', ')} to its state before ${what} (${when(target.startedAt)})`,
+    details: [safetyLine(databases)],
+    databases,
+    yes: Boolean(values.yes),
+    verb: 'rollback',
+  });
   await performRestore(
     ctx,
     { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values) },
