@@ -11,7 +11,8 @@ import { contextFrom } from '../setup.js';
 
 export const help = `safe-run log — recent runs, newest first
 
-Usage: safe-run log [--failed] [--since WHEN] [--db NAME|PATH]... [--limit N] [--json]
+Usage: safe-run log [--failed] [--since WHEN] [--db NAME|PATH]... [--limit N]
+                    [--json]
 
   --failed         only runs that did not succeed: a non-zero exit, a signal,
                    aborted before the command started, or safe-run interrupted
