@@ -56,5 +56,7 @@ export async function lockDatabases(engines: Engine[], storeRoot: string, opts: 
       hint: 'check that the directory of the database is writable',
     });
   }
+  // Under the lock, nothing of ours is in progress on these databases: clear what dead runs left.
+  for (const { engine } of targets) await engine.removeLeftovers().catch(() => undefined);
   return { release: releaseAll };
 }

@@ -66,6 +66,12 @@ export interface Engine {
   snapshot(dest: string): Promise<void>;
 
   /**
+   * Remove what a killed safe-run left beside the live database (staged copies, a kept old file), only
+   * where its process is gone. Called with the database's lock held. Resolves to the names removed.
+   */
+  removeLeftovers(): Promise<string[]>;
+
+  /**
    * Open a snapshot file read-only and check it (`quick` or `full`). Resolves to its facts; rejects
    * when it does not open or the check finds anything wrong. Never modifies the file.
    */

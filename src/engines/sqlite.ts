@@ -5,7 +5,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckLevel } from '../config.js';
-import { fsyncDir, fsyncPath, tempName } from '../files/durable.js';
+import { fsyncDir, fsyncPath, processIsAlive, tempName } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
 import type { Engine, SnapshotFacts, StagedRestore } from './engine.js';
 import { processesHolding } from './open-handles.js';
@@ -97,6 +97,23 @@ export class SqliteEngine implements Engine {
     }
     for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
     await fsyncPath(dest);
+  }
+
+  async removeLeftovers(): Promise<string[]> {
+    const dir = path.dirname(this.location);
+    const base = path.basename(this.location);
+    const removed: string[] = [];
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith(`.${base}.`)) continue;
+      // A staged copy (.tmp-) or the old file kept during a swap (.aside-): by the order of the swap,
+      // the database itself is whole either way, so what a dead process left is only garbage.
+      const m = /\.(?:tmp|aside)-(\d+)-[0-9a-f]{8}(?:-wal|-shm|-journal)?$/.exec(name);
+      if (m && !processIsAlive(Number(m[1]))) {
+        await fs.rm(path.join(dir, name), { force: true });
+        removed.push(name);
+      }
+    }
+    return removed;
   }
 
   async verify(file: string, level: CheckLevel): Promise<SnapshotFacts> {
@@ -195,11 +212,14 @@ function verifyInWorker(file: string, level: CheckLevel): Promise<SnapshotFacts>
 }
 
 /**
- * Put `staged` in place of `target`. When no process has the database open, rename it in (atomic, and
- * as fast as it gets) after moving the live file and its -wal aside; on any failure they are moved back.
- * When someone has it open (or we cannot tell), renaming would leave them writing to a deleted file
- * (sqlite.org/howtocorrupt.html §2.5), so the content goes in through SQLite's backup API instead:
- * one transaction on the live database, which other connections then see, or nothing at all.
+ * Put `staged` in place of `target`, so that a crash at any instant leaves either the old database or
+ * the new one, whole. When no process has the database open: fold its -wal into it (our connection is
+ * then the last one, and closing it removes the -wal), keep the old file as a hard link beside it, and
+ * rename the staged copy over it in one atomic step. If the check after that fails, the link is renamed
+ * back, also atomically. When someone has it open (or we cannot tell, or a -wal stays), renaming would
+ * leave them writing to a deleted file (sqlite.org/howtocorrupt.html §2.5), so the content goes in
+ * through SQLite's backup API instead: one transaction on the live database, which other connections
+ * then see, or nothing at all.
  */
 async function swapIn(
   target: string,
@@ -212,40 +232,56 @@ async function swapIn(
   const heldBy = holders.map((h) => `pid ${h.pid} (${h.command})`);
   const release = holdSignals();
   try {
-    if (holders.length > 0 || !complete) {
+    if (holders.length > 0 || !complete || !(await foldWal(target))) {
       await restoreThroughBackupApi(staged, target);
       return { method: 'backup-api', heldBy };
     }
     const aside = path.join(dir, `.${path.basename(target)}.aside-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const moved: string[] = [];
+    let kept = false;
     try {
-      for (const suffix of ['', ...SIDE_FILES]) {
-        try {
-          await fs.rename(`${target}${suffix}`, `${aside}${suffix}`);
-          moved.push(suffix);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        }
+      await fs.link(target, aside);
+      kept = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // No hard links here (some file systems): the backup API needs none.
+        await restoreThroughBackupApi(staged, target);
+        return { method: 'backup-api', heldBy };
       }
-      await fs.rename(staged, target);
-      await fsyncDir(dir);
+    }
+    await fs.rename(staged, target);
+    await fsyncDir(dir);
+    try {
       checkRestored(target, liveMode, facts);
     } catch (err) {
-      // Put the original back exactly as it was: the database, then its -wal (committed data may be there).
-      if (moved.includes('')) {
-        await fs.rm(target, { force: true }).catch(() => undefined);
-        for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true }).catch(() => undefined);
-      }
-      for (const suffix of moved) await fs.rename(`${aside}${suffix}`, `${target}${suffix}`);
+      if (kept) await fs.rename(aside, target);
+      else await fs.rm(target, { force: true });
+      for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true }).catch(() => undefined);
       await fsyncDir(dir);
       throw err;
     }
-    for (const suffix of moved) await fs.rm(`${aside}${suffix}`, { force: true });
+    if (kept) await fs.rm(aside, { force: true });
     return { method: 'rename', heldBy };
   } finally {
     await fs.rm(staged, { force: true }).catch(() => undefined);
     release();
   }
+}
+
+/**
+ * Checkpoint a database nobody else has open until its -wal is gone. True when nothing is left beside
+ * the file that a renamed-in database could inherit (a stale -wal would be replayed onto it).
+ */
+async function foldWal(target: string): Promise<boolean> {
+  if (!(await fs.stat(target).catch(() => undefined))) return true; // nothing there (the script deleted it)
+  const db = new Database(target, { fileMustExist: true, timeout: 10_000 });
+  try {
+    if (db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close(); // the last connection to close removes the -wal and -shm
+  }
+  const walSize = await fs.stat(`${target}-wal`).then((st) => st.size).catch(() => 0);
+  const journal = await fs.stat(`${target}-journal`).then(() => true).catch(() => false);
+  return walSize === 0 && !journal;
 }
 
 async function restoreThroughBackupApi(staged: string, target: string): Promise<void> {
