@@ -24,6 +24,11 @@ export interface GuardRequest {
   waitMs: number;
   /** Restore the pre-run backups when the body fails. */
   rollbackOnFailure: boolean;
+  /**
+   * When the body failed and rollbackOnFailure is off: asked (with the locks still held) whether to
+   * restore the pre-run backups now. Resolving true restores them, as rollbackOnFailure would.
+   */
+  askRollback?: (record: RunRecord, backups: Backup[], outcome: BodyOutcome) => Promise<boolean>;
   onEvent?: EventSink;
 }
 
@@ -135,13 +140,14 @@ export async function guard(
     emit({ type: 'command-end', exitCode: outcome.exitCode, signal: outcome.signal, ms: Date.now() - bodyStarted });
     const result: GuardResult = { record: await completeRecord(ctx, record, started, outcome), backups };
 
-    if (!outcome.ok && req.rollbackOnFailure) {
+    const rollBack = !outcome.ok && (req.rollbackOnFailure || (await req.askRollback?.(record, backups, outcome)) === true);
+    if (rollBack) {
       try {
         result.rollback = await restoreBackups(ctx, {
           backups,
           kind: 'rollback',
-          argv: ['rollback', runId, '(--rollback-on-failure)'],
-          reason: `automatic rollback of ${runId}`,
+          argv: ['rollback', runId, req.rollbackOnFailure ? '(--rollback-on-failure)' : '(confirmed after the failure)'],
+          reason: req.rollbackOnFailure ? `automatic rollback of ${runId}` : `rollback of ${runId} after it failed`,
           waitMs: req.waitMs,
           locksHeld: true,
           onEvent: emit,

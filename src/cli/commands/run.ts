@@ -7,7 +7,7 @@ import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
 import { reportError } from '../main.js';
 import { paintFor } from '../render/colour.js';
 import { eventRenderer } from '../render/events.js';
-import { contextFrom } from '../setup.js';
+import { canPrompt, contextFrom } from '../setup.js';
 import { diffBackup } from '../../core/diff-run.js';
 import { compactSummary } from '../../diff/summary.js';
 import type { Backup } from '../../store/manifest.js';
@@ -42,6 +42,9 @@ export async function run(args: string[], command: string[]): Promise<number> {
   const databases = selectDatabases(ctx.config, ctx.cwd, many(values.db));
   const render = eventRenderer(ctx.cwd);
   let outcome: CommandOutcome | undefined;
+  let changesShown = false;
+  const c = paintFor(process.stderr);
+  const changedLines = (backups: Backup[]) => compactChanges(backups).map((line) => `${c.bold('changed')}   ${line}`);
   try {
     const result = await guard(
       ctx,
@@ -53,6 +56,16 @@ export async function run(args: string[], command: string[]): Promise<number> {
         waitMs: waitMs(values),
         rollbackOnFailure: Boolean(values['rollback-on-failure']),
         onEvent: render,
+        askRollback: async (_record, backups, done) => {
+          if (!canPrompt()) return false;
+          const { askRestoreAfterFailure } = await import('./offer-restore.js');
+          changesShown = true;
+          const exitLabel = done.signal ? `killed by ${done.signal}` : `exit ${done.exitCode}`;
+          return askRestoreAfterFailure(
+            backups.map((b) => b.database),
+            { exitLabel, diffLines: changedLines(backups) },
+          );
+        },
       },
       async () => {
         outcome = await runCommand(command, ctx.cwd);
@@ -60,18 +73,20 @@ export async function run(args: string[], command: string[]): Promise<number> {
         return { ok: code === 0, exitCode: outcome.signal ? null : code, signal: outcome.signal };
       },
     );
-    const c = paintFor(process.stderr);
     if (outcome?.spawnError) process.stderr.write(`${c.red().bold('safe-run:')} ${outcome.spawnError.message}\n`);
     if (result.rollback) {
-      process.stderr.write(`${c.bold('rolled back')}  the command failed; ${result.record.databases.join(', ')} restored to the backup taken before it\n`);
-      if (result.rollback.rollbackCommand) process.stderr.write(`${c.bold('undo')}  ${result.rollback.rollbackCommand}\n`);
-    } else {
-      if (result.rollbackError) reportError(result.rollbackError, Boolean(values.debug));
-      process.stderr.write(`${c.bold('undo')}      ${result.record.rollbackCommand}\n`);
-      for (const line of compactChanges(result.backups)) process.stderr.write(`${c.bold('changed')}   ${line}\n`);
+      const names = result.record.databases.join(', ');
+      process.stderr.write(`${c.green('restored')}  ${names} to the backup taken before the command\n`);
+      if (result.rollback.rollbackCommand) process.stderr.write(`${c.bold('undo this restore:')} ${result.rollback.rollbackCommand}\n`);
+      return shellExitCode(outcome!);
     }
-    if (result.rollbackError) return RUN_EXIT.safeRunFailed;
-    return shellExitCode(outcome!);
+    if (result.rollbackError) {
+      reportError(result.rollbackError, Boolean(values.debug), 'the databases were put back as the command left them');
+    }
+    process.stderr.write(`${c.bold('undo')}      ${result.record.rollbackCommand}\n`);
+    if (!changesShown) for (const line of changedLines(result.backups)) process.stderr.write(`${line}\n`);
+    // The command's own code, unless a restore we offered (or were asked for) failed.
+    return result.rollbackError ? RUN_EXIT.safeRunFailed : shellExitCode(outcome!);
   } catch (err) {
     render.stop();
     if (err instanceof SafeRunError && (err.kind === 'backup' || err.kind === 'locked')) {

@@ -1,6 +1,7 @@
 // Render the core's events as calm one-line steps on stderr, with a ticking timer on a terminal.
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
+import { shellJoin } from '../../core/shell-quote.js';
 import { clip, duration, shortPath, size } from './format.js';
 
 /** Width of the rules that frame the command's own output. */
@@ -63,7 +64,7 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         break;
       }
       case 'command-start': {
-        const cmd = clip(event.argv.join(' '), RULE - 8);
+        const cmd = clip(shellJoin(event.argv), RULE - 8);
         stream.write(c.dim(`── ${cmd} ${'─'.repeat(Math.max(3, RULE - 4 - cmd.length))}`) + '\n');
         break;
       }
