@@ -1,7 +1,7 @@
 // The guard: lock → back up every database (verified) → log → run → complete the log → rollback command.
 import type { DatabaseConfig } from '../config.js';
 import type { Engine } from '../engines/engine.js';
-import { SafeRunError } from '../errors.js';
+import { describeCause, SafeRunError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
 import type { Backup } from '../store/manifest.js';
@@ -12,7 +12,7 @@ import type { EventSink } from './events.js';
 import { restoreBackups } from './restore.js';
 import { rollbackCommand } from './rollback-command.js';
 import { whoAmI } from './run-identity.js';
-import { takeVerifiedBackup } from './take-backup.js';
+import { missingDatabaseError, takeVerifiedBackup } from './take-backup.js';
 
 export interface GuardRequest {
   databases: DatabaseConfig[];
@@ -67,34 +67,58 @@ export async function guard(
   }
   const engines: Engine[] = [];
   for (const db of req.databases) engines.push(await openEngine(db));
-  await ctx.store.prepare().catch((err) => {
-    throw new SafeRunError('backup', `cannot use the backup directory ${ctx.store.root}: ${(err as Error).message}`, {
-      stage: 'backup',
-      hint: 'make it writable, or set "backupDir" in the config',
-      cause: err,
-    });
-  });
+  // A log that cannot be read stops the run before anything is written anywhere.
+  await ctx.log.read();
   const runId = newId();
+  const started = Date.now();
+  const record: RunRecord = {
+    id: runId,
+    kind: req.kind,
+    status: 'running',
+    argv: req.argv,
+    cwd: ctx.cwd,
+    ...whoAmI(),
+    reason: req.reason,
+    databases: engines.map((e) => e.name),
+    startedAt: new Date(started).toISOString(),
+    backups: [],
+  };
+  const backups: Backup[] = [];
+  /** Log the attempt as aborted (the command never ran), then rethrow what stopped it. */
+  const abort = async (err: unknown): Promise<never> => {
+    const ended = Date.now();
+    await ctx.log
+      .append({
+        ...record,
+        status: 'aborted',
+        backups: backups.map(toRef),
+        endedAt: new Date(ended).toISOString(),
+        durationMs: ended - started,
+        exitCode: null,
+        signal: null,
+        error: err instanceof Error ? err.message : String(err),
+      })
+      .catch(() => undefined); // the error that stopped the run is the one to report
+    throw err;
+  };
+  try {
+    for (const engine of engines) if (!(await engine.exists())) throw missingDatabaseError(engine);
+    await ctx.store.prepare().catch((err) => {
+      throw new SafeRunError('backup', `cannot use the backup directory ${ctx.store.root}: ${describeCause(err)}`, {
+        stage: 'backup',
+        hint: 'make it writable, or set "backupDir" in the config',
+        cause: err,
+      });
+    });
+  } catch (err) {
+    return abort(err);
+  }
   const locks = await lockDatabases(engines, ctx.store.root, {
     purpose: `${req.kind} ${runId}: ${req.argv.join(' ').slice(0, 80)}`,
     waitMs: req.waitMs,
     onWait: (database, holder, waitMs) => emit({ type: 'lock-wait', database, holder, waitMs }),
-  });
+  }).catch(abort);
   try {
-    const started = Date.now();
-    const record: RunRecord = {
-      id: runId,
-      kind: req.kind,
-      status: 'running',
-      argv: req.argv,
-      cwd: ctx.cwd,
-      ...whoAmI(),
-      reason: req.reason,
-      databases: engines.map((e) => e.name),
-      startedAt: new Date(started).toISOString(),
-      backups: [],
-    };
-    const backups: Backup[] = [];
     try {
       for (const engine of engines) {
         const t0 = Date.now();
@@ -109,20 +133,7 @@ export async function guard(
         emit({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
       }
     } catch (err) {
-      const ended = Date.now();
-      await ctx.log
-        .append({
-          ...record,
-          status: 'aborted',
-          backups: backups.map(toRef),
-          endedAt: new Date(ended).toISOString(),
-          durationMs: ended - started,
-          exitCode: null,
-          signal: null,
-          error: err instanceof Error ? err.message : String(err),
-        })
-        .catch(() => undefined); // the backup error is the one to report
-      throw err;
+      await abort(err);
     }
     record.backups = backups.map(toRef);
     record.rollbackCommand = rollbackCommand(ctx, runId);

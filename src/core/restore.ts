@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import type { Engine, StagedRestore } from '../engines/engine.js';
 import { ChecksumMismatchError } from '../engines/sqlite.js';
-import { CheckFailedError } from '../engines/sqlite-facts.js';
+import { CheckFailedError, summariseCheck } from '../engines/sqlite-facts.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { RunRecord } from '../oplog/run-record.js';
@@ -171,7 +171,7 @@ function refused(t: Target, err: unknown): SafeRunError {
     err instanceof ChecksumMismatchError
       ? `its sha256 does not match the one recorded (${err.message})`
       : err instanceof CheckFailedError
-        ? `it fails the integrity check (${err.result})`
+        ? `it fails the integrity check (${summariseCheck(err.result)})`
         : describeCause(err);
   return new SafeRunError('restore', `refusing to restore backup ${t.backup.id} of ${t.backup.database}: ${what}`, {
     stage: 'verify',

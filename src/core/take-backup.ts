@@ -22,13 +22,7 @@ export interface BackupRequest {
  */
 export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req: BackupRequest): Promise<Backup> {
   const started = Date.now();
-  if (!(await engine.exists())) {
-    throw new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): no such database file`, {
-      stage: 'backup',
-      database: engine.name,
-      hint: 'check the path in the config or --db; safe-run never creates a database',
-    });
-  }
+  if (!(await engine.exists())) throw missingDatabaseError(engine);
   let pending;
   try {
     pending = await store.reserve(engine.name);
@@ -66,6 +60,14 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
   }
 }
 
+export function missingDatabaseError(engine: Engine): SafeRunError {
+  return new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): no such database file`, {
+    stage: 'backup',
+    database: engine.name,
+    hint: 'check the path in the config or --db; safe-run never creates a database',
+  });
+}
+
 function backupError(engine: Engine, err: unknown, step: string, storeRoot: string): SafeRunError {
   if (err instanceof SafeRunError) return err;
   const why = describeCause(err);
@@ -73,7 +75,7 @@ function backupError(engine: Engine, err: unknown, step: string, storeRoot: stri
   let hint: string;
   if (code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT') {
     hint = `free space where backups go (${storeRoot}), or set "backupDir" to a disk with room`;
-  } else if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS') && step !== 'snapshot') {
+  } else if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || (code === 'ENOENT' && step === 'store')) && step !== 'snapshot') {
     hint = `make ${storeRoot} writable, or set "backupDir" in the config`;
   } else if (code === 'EACCES' || code === 'EPERM') {
     hint = `safe-run needs to read ${engine.location}; check its permissions`;
@@ -85,6 +87,15 @@ function backupError(engine: Engine, err: unknown, step: string, storeRoot: stri
     hint = 'another process held a write lock for too long; try again';
   } else {
     hint = 'run again with --debug for details';
+  }
+  if (step === 'store' || step === 'publish') {
+    const unwritable = code === 'ENOENT' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+    return new SafeRunError('backup', `cannot write the backup of ${engine.name} to ${storeRoot}: ${unwritable && code === 'ENOENT' ? 'not writable' : why}`, {
+      stage: 'backup',
+      database: engine.name,
+      hint,
+      cause: err,
+    });
   }
   const verb = step === 'verify' ? 'verify the backup of' : 'back up';
   return new SafeRunError('backup', `cannot ${verb} ${engine.name} (${engine.location}): ${why}`, {

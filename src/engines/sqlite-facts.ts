@@ -5,9 +5,18 @@ import type { SnapshotFacts } from './engine.js';
 
 export class CheckFailedError extends Error {
   constructor(readonly result: string) {
-    super(`integrity check failed: ${result}`);
+    // The first complaint says enough for a one-line message; `result` keeps them all.
+    super(`integrity check failed: ${summariseCheck(result)}`);
     this.name = 'CheckFailedError';
   }
+}
+
+/** The first complaint of an integrity check, on one line, at most 160 characters. */
+export function summariseCheck(result: string): string {
+  const first = result.split(/;\s*|\n/)[0] ?? result;
+  const more = result.split(/;\s*|\n/).length - 1;
+  const line = first.length > 160 ? `${first.slice(0, 159)}…` : first;
+  return more > 0 ? `${line} (and ${more} more)` : line;
 }
 
 export function quoteIdent(name: string): string {

@@ -69,6 +69,8 @@ export class SqliteEngine implements Engine {
    * than the backup API (../shared/FIELD-NOTES.md), and it never restarts under a busy writer.
    */
   async snapshot(dest: string): Promise<void> {
+    // SQLite says only "unable to open the database file" for a file we may not read: ask first.
+    await fs.access(this.location, fsc.R_OK);
     const src = openLive(this.location);
     let walCopied = false;
     try {

@@ -46,7 +46,14 @@ export async function fsyncDir(dir: string): Promise<void> {
  * looser permissions (a `backups/` checked out from git is 0755).
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  try {
+    // Not recursive first: a recursive mkdir reports ENOENT instead of EROFS on a read-only mount.
+    await fs.mkdir(dir, { mode: DIR_MODE });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    else if (code !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw err;
+  }
   const st = await fs.stat(dir);
   if ((st.mode & 0o777) !== DIR_MODE) await fs.chmod(dir, DIR_MODE);
 }

@@ -89,7 +89,7 @@ export async function run(args: string[], command: string[]): Promise<number> {
     return result.rollbackError ? RUN_EXIT.safeRunFailed : shellExitCode(outcome!);
   } catch (err) {
     render.stop();
-    if (err instanceof SafeRunError && (err.kind === 'backup' || err.kind === 'locked')) {
+    if (err instanceof SafeRunError && outcome === undefined) {
       reportError(err, Boolean(values.debug), 'the command was not started; nothing was changed');
       return RUN_EXIT.safeRunFailed;
     }
