@@ -27,7 +27,7 @@ Usage:
   safe-run [options] -- <command> [args...]   back up, run the command, print the undo
   safe-run backup [--reason TEXT]             take a manual backup
   safe-run rollback <run-id>                  restore the backups taken before a run
-  safe-run restore <backup-id>                restore one backup
+  safe-run restore [<backup-id>]              restore one backup (guided on a terminal)
   safe-run log                                recent runs
   safe-run show <run-id>                      one run in full
   safe-run list                               backups in the store
