@@ -24,31 +24,48 @@ export class UnexpectedPageError extends Error {
 /** Where a b-tree page's header starts: page 1 carries the 100-byte database header first. */
 const headerAt = (pgno: number) => (pgno === 1 ? 100 : 0);
 
-/** Walk the b-tree rooted at `root`, reading only its interior pages (about 1 % of a table's pages). */
+/**
+ * Walk the b-tree rooted at `root`, reading only its interior pages (about 1 % of a table's pages).
+ * SQLite's b-trees are balanced (every leaf at the same depth), so the first child of an interior page
+ * tells whether all of its children are leaves; the leaves themselves are never read. A page that turns
+ * out not to be what the tree says is caught when a leaf is parsed (UnexpectedPageError).
+ */
 export function walkTree(src: PageSource, root: number): TreePages {
   const leaves: number[] = [];
   const interior: number[] = [];
   const buf = Buffer.alloc(src.pageSize);
   const seen = new Set<number>();
-  const visit = (pgno: number, depth: number) => {
-    if (pgno < 1 || pgno > src.pageCount || seen.has(pgno) || depth > 64) throw new UnexpectedPageError(pgno, 'not a valid b-tree page');
-    seen.add(pgno);
+  const typeOf = (pgno: number) => {
+    if (pgno < 1 || pgno > src.pageCount || seen.has(pgno)) throw new UnexpectedPageError(pgno, 'not a valid b-tree page');
     src.read(pgno, buf);
+    return buf[headerAt(pgno)];
+  };
+  const childrenOf = (pgno: number): number[] => {
     const h = headerAt(pgno);
-    const type = buf[h];
-    if (type === TABLE_LEAF || type === INDEX_LEAF) {
-      leaves.push(pgno);
-      return;
-    }
-    if (type !== TABLE_INTERIOR && type !== INDEX_INTERIOR) throw new UnexpectedPageError(pgno, `page type ${type}`);
-    interior.push(pgno);
     const n = buf.readUInt16BE(h + 3);
     const children: number[] = [];
     for (let i = 0; i < n; i++) children.push(buf.readUInt32BE(buf.readUInt16BE(h + 12 + 2 * i)));
     children.push(buf.readUInt32BE(h + 8));
-    for (const child of children) visit(child, depth + 1); // buf is reused: children were copied out first
+    return children;
   };
-  visit(root, 0);
+  let level = [root];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > 64) throw new UnexpectedPageError(root, 'tree too deep');
+    const type = typeOf(level[0]!);
+    if (type === TABLE_LEAF || type === INDEX_LEAF) {
+      for (const p of level) leaves.push(p);
+      break;
+    }
+    const next: number[] = [];
+    for (const pgno of level) {
+      const t = pgno === level[0] ? type : typeOf(pgno);
+      if (t !== TABLE_INTERIOR && t !== INDEX_INTERIOR) throw new UnexpectedPageError(pgno, `page type ${t} among interior pages`);
+      seen.add(pgno);
+      interior.push(pgno);
+      next.push(...childrenOf(pgno));
+    }
+    level = next;
+  }
   return { leaves, interior };
 }
 
@@ -63,8 +80,16 @@ function varint(buf: Buffer, at: number): [bigint, number] {
   return [(v << 8n) | BigInt(buf[at + 8]!), 9];
 }
 
+/** The first and last rowid stored on a table leaf page (the page holds every row between them), or undefined when empty. */
+export function rowidRangeOfLeaf(src: PageSource, pgno: number, buf: Buffer = Buffer.alloc(src.pageSize)): RowidRange | undefined {
+  const ids = rowidsOnLeaf(src, pgno, buf);
+  return ids.length ? [ids[0]!, ids[ids.length - 1]!] : undefined;
+}
+
+export type RowidRange = [bigint, bigint];
+
 /** The rowids stored on a table leaf page. */
-export function rowidsOnLeaf(src: PageSource, pgno: number, buf = Buffer.alloc(src.pageSize)): bigint[] {
+export function rowidsOnLeaf(src: PageSource, pgno: number, buf: Buffer = Buffer.alloc(src.pageSize)): bigint[] {
   src.read(pgno, buf);
   const h = headerAt(pgno);
   if (buf[h] !== TABLE_LEAF) throw new UnexpectedPageError(pgno, 'not a table leaf');

@@ -13,12 +13,12 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { SnapshotFacts } from '../engines/engine.js';
 import { quoteIdent } from '../engines/sqlite-facts.js';
-import { bookkeepingPages, freelistPages, rowidsOnLeaf, walkTree, type TreePages } from './btree.js';
+import { bookkeepingPages, freelistPages, rowidRangeOfLeaf, walkTree, type RowidRange, type TreePages } from './btree.js';
 import { changedPages } from './changed-pages.js';
 import type { DatabaseDiff, TableDiff } from './diff-types.js';
 import { FilePageSource, LivePageSource, type PageSource } from './page-source.js';
 import { columnsOf, compareSchemas, schemaOf, type SchemaEntry } from './schema-diff.js';
-import { diffCandidates, diffFull, type Sides, type TableShape } from './table-diff.js';
+import { diffRows, type Sides, type TableShape } from './table-diff.js';
 
 export interface DiffEndpoint {
   /** The database file: a backup, or the live database. */
@@ -93,10 +93,10 @@ export function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndp
         method = 'skipped';
         skipped++;
       } else if (plan && plan.candidates && !shape.withoutRowid) {
-        counts = diffCandidates(s, shape, plan.candidates.before, plan.candidates.after, sampleLimit);
+        counts = diffRows(s, shape, plan.candidates, sampleLimit);
         method = 'pages';
       } else {
-        counts = diffFull(s, shape, sampleLimit);
+        counts = diffRows(s, shape, undefined, sampleLimit);
         method = 'full';
       }
       const known = (facts?: SnapshotFacts) => facts?.tables.find((t) => t.name === table)?.rows ?? null;
@@ -107,7 +107,7 @@ export function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndp
       if (rowsBefore === null) rowsBefore = db.prepare(`SELECT count(*) FROM ${s.before}.${quoteIdent(table)}`).pluck().get() as number;
       if (rowsAfter === null) rowsAfter = rowsBefore + net;
       const changed = counts.inserted + counts.deleted + counts.updated > 0;
-      tables.push({ name: table, status: changed ? 'changed' : 'unchanged', rowsBefore, rowsAfter, ...counts, method, key: shape.pk.length ? shape.pk : ['rowid'] });
+      tables.push({ name: table, status: changed ? 'changed' : 'unchanged', rowsBefore, rowsAfter, ...counts, method, key: shape.pk.length ? shape.pk : shape.rowidAlias ? [pkName(db, s, table)] : ['rowid'] });
     }
     db.exec('COMMIT');
     return {
@@ -124,6 +124,10 @@ export function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndp
   }
 }
 
+function pkName(db: Database.Database, s: Sides, table: string): string {
+  return columnsOf(db, s.after, table).find((c) => c.pk === 1)?.name ?? 'rowid';
+}
+
 function shapeOf(db: Database.Database, s: Sides, table: string, entry: SchemaEntry): TableShape {
   const colsBefore = columnsOf(db, s.before, table);
   const colsAfter = columnsOf(db, s.after, table);
@@ -132,13 +136,13 @@ function shapeOf(db: Database.Database, s: Sides, table: string, entry: SchemaEn
   const pkCols = colsAfter.filter((c) => c.pk > 0).sort((x, y) => x.pk - y.pk);
   const rowidAlias = !withoutRowid && pkCols.length === 1 && pkCols[0]!.type.toUpperCase() === 'INTEGER';
   const pk = rowidAlias ? [] : pkCols.map((c) => c.name).filter((c) => columns.includes(c));
-  return { name: table, columns, pk: withoutRowid || pk.length === pkCols.length ? pk : [], withoutRowid };
+  return { name: table, columns, pk: withoutRowid || pk.length === pkCols.length ? pk : [], withoutRowid, rowidAlias };
 }
 
 interface TablePlan {
   changed: boolean;
-  /** Rowids on changed leaves, per side; undefined when the rows must all be compared. */
-  candidates?: { before: bigint[]; after: bigint[] };
+  /** Rowid ranges of changed leaves, per side; undefined when the rows must all be compared. */
+  candidates?: { before: RowidRange[]; after: RowidRange[] };
 }
 
 /** Steps 1-4 of the header comment: which tables changed, and which of their rows can have. */
@@ -215,7 +219,10 @@ function pageLevelPlan(
       try {
         plans.set(name, {
           changed: true,
-          candidates: { before: candA.flatMap((p) => rowidsOnLeaf(a, p, buf)), after: candB.flatMap((p) => rowidsOnLeaf(b, p, buf)) },
+          candidates: {
+            before: ranges(a, candA, buf),
+            after: ranges(b, candB, buf),
+          },
         });
       } catch {
         plans.set(name, { changed: true }); // an index-shaped (WITHOUT ROWID) tree: compare in full
@@ -226,6 +233,15 @@ function pageLevelPlan(
     a.close();
     b.close();
   }
+}
+
+function ranges(src: PageSource, leaves: number[], buf: Buffer): RowidRange[] {
+  const out: RowidRange[] = [];
+  for (const p of leaves) {
+    const r = rowidRangeOfLeaf(src, p, buf);
+    if (r) out.push(r);
+  }
+  return out;
 }
 
 /** One side does not exist (a database deleted by the script, or restored where none was). */

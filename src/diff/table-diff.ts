@@ -1,6 +1,7 @@
 // Row-level differences of one table between two attached schemas, by primary key (or rowid).
 import type Database from 'better-sqlite3';
 import { quoteIdent } from '../engines/sqlite-facts.js';
+import type { RowidRange } from './btree.js';
 import type { Row, TableDiff } from './diff-types.js';
 
 export interface TableShape {
@@ -10,6 +11,8 @@ export interface TableShape {
   /** Primary-key columns, or [] to identify rows by rowid. */
   pk: string[];
   withoutRowid: boolean;
+  /** An INTEGER PRIMARY KEY column is the rowid under another name. */
+  rowidAlias: boolean;
 }
 
 export interface Sides {
@@ -20,21 +23,6 @@ export interface Sides {
 
 type Counts = Pick<TableDiff, 'inserted' | 'deleted' | 'updated' | 'samples'>;
 
-const ROWID = '__safe_run_rowid';
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  return a === b;
-}
-
-function sameRow(a: Row, b: Row, columns: string[]): boolean {
-  return columns.every((c) => sameValue(a[c], b[c]));
-}
-
-function stripRowid(row: Row): Row {
-  const { [ROWID]: _, ...rest } = row;
-  return rest;
-}
 
 /** Up to `limit` changed rows per table, shared fairly among deletions, insertions and updates. */
 class Samples {
@@ -44,10 +32,10 @@ class Samples {
     this.#limit = limit;
   }
   add(kind: 'inserted' | 'deleted', row: Row): void {
-    if (this.kept[kind].length < this.#limit) this.kept[kind].push(stripRowid(row));
+    if (this.kept[kind].length < this.#limit) this.kept[kind].push(row);
   }
   addUpdate(before: Row, after: Row): void {
-    if (this.kept.updated.length < this.#limit) this.kept.updated.push({ before: stripRowid(before), after: stripRowid(after) });
+    if (this.kept.updated.length < this.#limit) this.kept.updated.push({ before, after });
   }
   /** Take turns among the kinds until `limit` rows are chosen; `total` changed rows exist in all. */
   result(total: number) {
@@ -70,86 +58,51 @@ class Samples {
 }
 
 /**
- * Compare only the candidate rows: those stored on changed leaf pages of either side. Every other row
- * sits on a page that is byte-identical and in the same tree on both sides, so it cannot differ.
+ * Compare rows with SQL on both attached schemas, joined on the key: deleted (only before), inserted
+ * (only after), updated (on both, some compared column differs). With `scope`, only the rows in the
+ * rowid ranges of changed leaf pages are looked at: every other row sits on a page that is
+ * byte-identical and in the same tree on both sides, so it cannot differ. A deleted or updated row was
+ * on a changed page before, an inserted one is on a changed page after, so each range set is searched
+ * for its own kinds only. Without `scope`, every row is compared (what sqldiff does).
  */
-export function diffCandidates(s: Sides, t: TableShape, candBefore: bigint[], candAfter: bigint[], sampleLimit: number): Counts {
-  const cols = t.columns.map(quoteIdent).join(', ');
+export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[]; after: RowidRange[] } | undefined, sampleLimit: number): Counts {
   const table = quoteIdent(t.name);
-  const byRowid = (schema: string) => s.db.prepare(`SELECT rowid AS ${ROWID}, ${cols} FROM ${schema}.${table} WHERE rowid = ?`);
-  const keyCols = t.pk.length > 0 ? t.pk : [ROWID];
-  const keyOf = (row: Row) => JSON.stringify(keyCols.map((k) => (Buffer.isBuffer(row[k]) ? (row[k] as Buffer).toString('base64') : row[k])));
-  const byKey = (schema: string) =>
-    t.pk.length > 0
-      ? s.db.prepare(`SELECT rowid AS ${ROWID}, ${cols} FROM ${schema}.${table} WHERE ${t.pk.map((k) => `${quoteIdent(k)} IS ?`).join(' AND ')}`)
-      : byRowid(schema);
-
-  const load = (schema: string, rowids: bigint[]) => {
-    const stmt = byRowid(schema);
-    const rows = new Map<string, Row>();
-    for (const id of rowids) {
-      const row = stmt.get(id) as Row | undefined;
-      if (row) rows.set(keyOf(row), row);
-    }
-    return rows;
-  };
-  const before = load(s.before, candBefore);
-  const after = load(s.after, candAfter);
-  const lookupBefore = byKey(s.before);
-  const lookupAfter = byKey(s.after);
-  const keyArgs = (row: Row) => keyCols.map((k) => row[k]);
-
-  const samples = new Samples(sampleLimit);
-  let inserted = 0;
-  let deleted = 0;
-  let updated = 0;
-  for (const [key, a] of before) {
-    const b = after.get(key) ?? (lookupAfter.get(...keyArgs(a)) as Row | undefined);
-    if (!b) {
-      deleted++;
-      samples.add('deleted', a);
-    } else if (!sameRow(a, b, t.columns)) {
-      updated++;
-      samples.addUpdate(a, b);
-    }
-  }
-  for (const [key, b] of after) {
-    if (before.has(key)) continue;
-    const a = lookupBefore.get(...keyArgs(b)) as Row | undefined;
-    if (!a) {
-      inserted++;
-      samples.add('inserted', b);
-    } else if (!sameRow(a, b, t.columns)) {
-      updated++;
-      samples.addUpdate(a, b);
-    }
-  }
-  return { inserted, deleted, updated, samples: sampleLimit > 0 ? samples.result(inserted + deleted + updated) : undefined };
-}
-
-/** Compare every row with SQL joins on the key: for tables the page-level shortcut cannot cover. */
-export function diffFull(s: Sides, t: TableShape, sampleLimit: number): Counts {
-  const table = quoteIdent(t.name);
-  const keys = t.pk.length > 0 ? t.pk.map(quoteIdent) : ['rowid'];
-  const on = keys.map((k) => `x.${k} IS y.${k}`).join(' AND ');
-  const select = (alias: string) => [`${alias}.rowid AS ${ROWID}`, ...t.columns.map((c) => `${alias}.${quoteIdent(c)}`)].join(', ');
-  const withoutRowidSelect = (alias: string) => t.columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ');
-  const sel = t.withoutRowid ? withoutRowidSelect : select;
-  const onlyIn = (x: string, y: string) => `FROM ${x}.${table} x WHERE NOT EXISTS (SELECT 1 FROM ${y}.${table} y WHERE ${on})`;
+  const on = t.pk.length > 0 ? t.pk.map((k) => `x.${quoteIdent(k)} IS y.${quoteIdent(k)}`).join(' AND ') : 'x.rowid = y.rowid';
   const differs = t.columns.length > 0 ? t.columns.map((c) => `x.${quoteIdent(c)} IS NOT y.${quoteIdent(c)}`).join(' OR ') : '0';
-  const joined = `FROM ${s.before}.${table} x JOIN ${s.after}.${table} y ON ${on} WHERE ${differs}`;
-  const count = (sql: string) => s.db.prepare(`SELECT count(*) ${sql}`).pluck().get() as number;
-  const deleted = count(onlyIn(s.before, s.after));
-  const inserted = count(onlyIn(s.after, s.before));
-  const updated = count(joined);
-  if (sampleLimit <= 0) return { inserted, deleted, updated };
-  const samples = new Samples(sampleLimit);
-  for (const row of s.db.prepare(`SELECT ${sel('x')} ${onlyIn(s.before, s.after)} LIMIT ?`).all(sampleLimit) as Row[]) samples.add('deleted', row);
-  for (const row of s.db.prepare(`SELECT ${sel('x')} ${onlyIn(s.after, s.before)} LIMIT ?`).all(sampleLimit) as Row[]) samples.add('inserted', row);
-  const pairs = s.db.prepare(`SELECT ${sel('x')}, ${sel('y')} ${joined} LIMIT ?`).raw().all(sampleLimit) as unknown[][];
-  const width = t.withoutRowid ? t.columns.length : t.columns.length + 1;
-  const names = t.withoutRowid ? t.columns : [ROWID, ...t.columns];
+  const range = scope ? ' AND x.rowid BETWEEN ? AND ?' : '';
+  const onlyIn = (x: string, y: string) => `FROM ${x}.${table} x WHERE NOT EXISTS (SELECT 1 FROM ${y}.${table} y WHERE ${on})${range}`;
+  const sql = {
+    deleted: onlyIn(s.before, s.after),
+    inserted: onlyIn(s.after, s.before),
+    updated: `FROM ${s.before}.${table} x JOIN ${s.after}.${table} y ON ${on} WHERE (${differs})${range}`,
+  };
+  const rangesFor = (kind: keyof typeof sql) => (scope ? (kind === 'inserted' ? scope.after : scope.before) : [undefined]);
+  const count = (kind: keyof typeof sql) => {
+    const stmt = s.db.prepare(`SELECT count(*) ${sql[kind]}`).pluck();
+    let n = 0;
+    for (const r of rangesFor(kind)) n += (r ? stmt.get(r[0], r[1]) : stmt.get()) as number;
+    return n;
+  };
+  const counts = { inserted: count('inserted'), deleted: count('deleted'), updated: count('updated') };
+  if (sampleLimit <= 0) return counts;
+
+  // Rows keep their rowid (as "rowid") where it is what identifies them: tables without a primary key.
+  const keepRowid = !t.withoutRowid && t.pk.length === 0 && !t.columns.some((c) => c.toLowerCase() === 'rowid') && !t.rowidAlias;
+  const names = keepRowid ? ['rowid', ...t.columns] : t.columns;
+  const sel = (alias: string) => [...(keepRowid ? [`${alias}.rowid`] : []), ...t.columns.map((c) => `${alias}.${quoteIdent(c)}`)].join(', ');
+  const fetch = (kind: keyof typeof sql, select: string): unknown[][] => {
+    const stmt = s.db.prepare(`SELECT ${select} ${sql[kind]} LIMIT ?`).raw();
+    const out: unknown[][] = [];
+    for (const r of rangesFor(kind)) {
+      if (out.length >= sampleLimit) break;
+      out.push(...((r ? stmt.all(r[0], r[1], sampleLimit - out.length) : stmt.all(sampleLimit)) as unknown[][]));
+    }
+    return out;
+  };
   const toRow = (values: unknown[]) => Object.fromEntries(names.map((n, i) => [n, values[i]]));
-  for (const p of pairs) samples.addUpdate(toRow(p.slice(0, width)), toRow(p.slice(width)));
-  return { inserted, deleted, updated, samples: samples.result(inserted + deleted + updated) };
+  const samples = new Samples(sampleLimit);
+  for (const v of fetch('deleted', sel('x'))) samples.add('deleted', toRow(v));
+  for (const v of fetch('inserted', sel('x'))) samples.add('inserted', toRow(v));
+  for (const v of fetch('updated', `${sel('x')}, ${sel('y')}`)) samples.addUpdate(toRow(v.slice(0, names.length)), toRow(v.slice(names.length)));
+  return { ...counts, samples: samples.result(counts.inserted + counts.deleted + counts.updated) };
 }

@@ -45,13 +45,11 @@ function value(v: unknown): string {
 }
 
 function keyText(t: TableDiff, row: Row): string {
-  const keys = t.key.length && t.key[0] !== 'rowid' ? t.key : ['__safe_run_rowid'];
-  return keys.map((k) => `${k === '__safe_run_rowid' ? 'rowid' : k}=${value(row[k] ?? row['__safe_run_rowid'])}`).join(' ');
+  return t.key.map((k) => `${k}=${value(row[k])}`).join(' ');
 }
 
 function rowText(row: Row): string {
   return Object.entries(row)
-    .filter(([k]) => k !== '__safe_run_rowid')
     .map(([k, v]) => `${k}=${value(v)}`)
     .join(' ');
 }
@@ -63,7 +61,7 @@ function renderSamples(t: TableDiff): string[] {
   for (const r of s.inserted) lines.push(clip(`    + ${rowText(r)}`, 80));
   for (const u of s.updated) {
     const changes = Object.keys(u.after)
-      .filter((k) => k !== '__safe_run_rowid' && !sameValue(u.before[k], u.after[k]))
+      .filter((k) => !sameValue(u.before[k], u.after[k]))
       .map((k) => `${k}: ${value(u.before[k])} → ${value(u.after[k])}`);
     lines.push(clip(`    ~ ${keyText(t, u.before)}  ${changes.join(', ')}`, 80));
   }
