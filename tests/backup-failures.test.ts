@@ -2,10 +2,10 @@
 // the failed attempt in the log, and nothing half-written left in the store.
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, runCli, tempProject, type CliResult } from './helpers/cli.js';
+import { BIN, runCli, runProcess, tempProject, type CliResult } from './helpers/cli.js';
 
 const projects: Array<{ cleanup: () => void }> = [];
 const mounts: string[] = [];
@@ -37,19 +37,7 @@ const GUARDED = ['--', 'sh', '-c', 'touch marker'];
 
 /** Run the CLI as the unprivileged user nobody (root reads every file whatever its mode). */
 function runAsNobody(args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runProcess('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args], { cwd });
 }
 
 function chownToNobody(file: string): void {

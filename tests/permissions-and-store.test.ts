@@ -1,11 +1,11 @@
 // The backup store and the log are private to their owner whatever the umask, each backup is described
 // by a manifest a user can check against the file, and backups are found by any unique prefix of their id.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, integrityOf, rowsOf, runCli, tempProject, type CliResult } from './helpers/cli.js';
+import { BIN, integrityOf, rowsOf, runCli, runProcess, tempProject, type CliResult } from './helpers/cli.js';
 
 // Tests run concurrently (each in its own project), so projects are removed once all are done.
 const projects: Array<{ cleanup: () => void }> = [];
@@ -19,19 +19,7 @@ function project(): ReturnType<typeof tempProject> {
 
 /** Run the CLI under `umask 000`, the most permissive a user could have. */
 function runWithOpenUmask(args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runProcess('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args], { cwd });
 }
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);

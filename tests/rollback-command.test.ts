@@ -1,11 +1,10 @@
 // The rollback command a guarded run prints is meant to be pasted into a shell: it has to survive a
 // project path with a space, a single quote and a $, and work from any directory.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, integrityOf, makeSampleDb, rollbackLine, rowsOf, runCli, type CliResult } from './helpers/cli.js';
+import { BIN, integrityOf, makeSampleDb, rollbackLine, rowsOf, runCli, runProcess, type CliResult } from './helpers/cli.js';
 
 const temps: string[] = [];
 afterAll(() => temps.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -25,19 +24,7 @@ function binDirWithSafeRun(): string {
 
 /** Paste `line` into sh, as a user would into a terminal. */
 function pasteIntoShell(line: string, cwd: string, binDir: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', line], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, PATH: `${binDir}:${process.env.PATH}` } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runProcess('sh', ['-c', line], { cwd, env: { PATH: `${binDir}:${process.env.PATH}` } });
 }
 
 /** A project whose path holds a space, a single quote and a $ (and a $HOME that must not expand). */

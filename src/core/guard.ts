@@ -2,7 +2,6 @@
 import type { DatabaseConfig } from '../config.js';
 import type { Engine } from '../engines/engine.js';
 import { describeCause, SafeRunError } from '../errors.js';
-import { newId } from '../ids.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
 import type { Backup } from '../store/manifest.js';
 import { toRef } from './backup-ref.js';
@@ -11,7 +10,7 @@ import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
 import { restoreBackups } from './restore.js';
 import { rollbackCommand } from './rollback-command.js';
-import { whoAmI } from './run-identity.js';
+import { startRecord } from './run-identity.js';
 import { missingDatabaseError, takeVerifiedBackup } from './take-backup.js';
 
 export interface GuardRequest {
@@ -37,6 +36,8 @@ export interface BodyOutcome {
   ok: boolean;
   exitCode: number | null;
   signal: string | null;
+  /** What went wrong, in one line, when the body reports a failure of its own (a thrown error). */
+  error?: string;
 }
 
 export interface GuardResult {
@@ -69,20 +70,9 @@ export async function guard(
   for (const db of req.databases) engines.push(await openEngine(db));
   // A log that cannot be read stops the run before anything is written anywhere.
   await ctx.log.read();
-  const runId = newId();
-  const started = Date.now();
-  const record: RunRecord = {
-    id: runId,
-    kind: req.kind,
-    status: 'running',
-    argv: req.argv,
-    cwd: ctx.cwd,
-    ...whoAmI(),
-    reason: req.reason,
-    databases: engines.map((e) => e.name),
-    startedAt: new Date(started).toISOString(),
-    backups: [],
-  };
+  const record = startRecord(ctx, { kind: req.kind, argv: req.argv, reason: req.reason, databases: engines.map((e) => e.name) });
+  const runId = record.id;
+  const started = Date.parse(record.startedAt);
   const backups: Backup[] = [];
   /** Log the attempt as aborted (the command never ran), then rethrow what stopped it. */
   const abort = async (err: unknown): Promise<never> => {
@@ -184,7 +174,7 @@ async function completeRecord(ctx: Context, record: RunRecord, started: number, 
     durationMs: ended - started,
     exitCode: outcome.exitCode,
     signal: outcome.signal,
-    ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
+    ...(error ? { error: error instanceof Error ? error.message : String(error) } : outcome.error ? { error: outcome.error } : {}),
   } satisfies Partial<RunRecord>);
   await ctx.log.patch(record.id, record);
   return record;

@@ -4,7 +4,6 @@ import type { Engine, StagedRestore } from '../engines/engine.js';
 import { ChecksumMismatchError } from '../engines/sqlite.js';
 import { CheckFailedError, summariseCheck } from '../engines/sqlite-facts.js';
 import { describeCause, SafeRunError } from '../errors.js';
-import { newId } from '../ids.js';
 import type { RunRecord } from '../oplog/run-record.js';
 import type { Backup } from '../store/manifest.js';
 import { toRef } from './backup-ref.js';
@@ -12,7 +11,7 @@ import { engineForBackup, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
 import { rollbackCommand } from './rollback-command.js';
-import { whoAmI } from './run-identity.js';
+import { startRecord } from './run-identity.js';
 import { takeVerifiedBackup } from './take-backup.js';
 
 export interface RestoreRequest {
@@ -67,20 +66,12 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
           onWait: (database, holder, waitMs) => emit({ type: 'lock-wait', database, holder, waitMs }),
         },
       );
-  const started = Date.now();
   const record: RunRecord = {
-    id: newId(),
-    kind: req.kind,
-    status: 'running',
-    argv: req.argv,
-    cwd: ctx.cwd,
-    ...whoAmI(),
-    reason: req.reason,
-    databases: targets.map((t) => t.backup.database),
-    startedAt: new Date(started).toISOString(),
-    backups: [],
+    ...startRecord(ctx, { kind: req.kind, argv: req.argv, reason: req.reason, databases: targets.map((t) => t.backup.database) }),
     restored: targets.map((t) => ({ backupId: t.backup.id, database: t.backup.database })),
   };
+  const started = Date.parse(record.startedAt);
+
   try {
     await ctx.log.append(record);
     // 1. Stage and verify every copy before touching anything: a bad backup is refused, nothing changed.

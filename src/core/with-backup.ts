@@ -53,7 +53,7 @@ export async function withBackup<T>(options: WithBackupOptions, fn: () => Promis
         return { ok: true, exitCode: 0, signal: null };
       } catch (err) {
         thrown = err;
-        return { ok: false, exitCode: 1, signal: null };
+        return { ok: false, exitCode: 1, signal: null, error: err instanceof Error ? err.message : String(err) };
       }
     },
   );

@@ -31,10 +31,10 @@ function childEnv(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv
   return env;
 }
 
-/** Run `safe-run args…` to completion (async, so a test can do other things meanwhile). */
-export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
+/** Run any program to completion with the CLI's environment, collecting its output. */
+export function runProcess(file: string, args: string[], opts: CliOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -47,6 +47,11 @@ export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Run `safe-run args…` to completion (async, so a test can do other things meanwhile). */
+export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], opts);
 }
 
 /** Start `safe-run args…` and hand back the child, for tests that signal or kill it. */
