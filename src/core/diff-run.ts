@@ -13,14 +13,18 @@ export interface DiffRunOptions {
   rows?: number;
 }
 
-/** The backups of a run, as stored (with their facts); a missing one is an error that says so. */
-export async function backupsOfRun(ctx: Context, run: RunRecord): Promise<Backup[]> {
+/**
+ * The backups of a run, as stored (with their facts); a missing one is an error that says so, of kind
+ * 'restore' (exit 4, nothing changed) for a rollback, 'usage' otherwise.
+ */
+export async function backupsOfRun(ctx: Context, run: RunRecord, kind: 'usage' | 'restore' = 'usage'): Promise<Backup[]> {
   const stored = await ctx.store.list();
   return run.backups.map((ref) => {
     const b = stored.find((s) => s.id === ref.id);
     if (!b) {
-      throw new SafeRunError('usage', `backup ${ref.id} of ${ref.database} (run ${run.id.slice(0, 8)}) is no longer in the store`, {
-        hint: 'see what is left with: safe-run list',
+      throw new SafeRunError(kind, `backup ${ref.id} of ${ref.database} (run ${run.id.slice(0, 8)}) is no longer in the store ${ctx.store.root}`, {
+        database: ref.database,
+        hint: 'nothing was changed; see what is left with: safe-run list',
       });
     }
     return b;

@@ -1,7 +1,7 @@
 // safe-run diff <run-id>: what a run changed, from its pre-run backups to now (or to another backup).
 import { diffRun } from '../../core/diff-run.js';
 import { SafeRunError } from '../../errors.js';
-import { resolvePrefix } from '../../ids.js';
+import { pickBackup, pickRun } from '../pick.js';
 import { GLOBAL_OPTIONS, many, parse } from '../args.js';
 import { renderDiff } from '../render/diff.js';
 import { contextFrom } from '../setup.js';
@@ -40,13 +40,8 @@ export async function run(rawArgs: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'diff');
   if (positionals.length !== 1) throw new SafeRunError('usage', 'diff takes one run id', { hint: 'safe-run diff <run-id>; see the ids with: safe-run log' });
   const ctx = contextFrom(values);
-  const runs = (await ctx.log.runs()).filter((r) => r.backups.length > 0);
-  const run =
-    positionals[0] === 'last'
-      ? runs.at(-1)
-      : resolvePrefix(runs, positionals[0]!, 'run', (r) => `${r.startedAt}  ${r.argv.join(' ').slice(0, 50)}`);
-  if (!run) throw new SafeRunError('usage', 'there is no run with backups yet', { hint: 'see: safe-run log' });
-  const to = values.to ? resolvePrefix(await ctx.store.list(), values.to, 'backup', (b) => `${b.database} ${b.kind} ${b.createdAt}`) : undefined;
+  const run = pickRun(await ctx.log.runs(), positionals[0]!, { logFile: ctx.log.file, withBackups: true });
+  const to = values.to ? pickBackup(await ctx.store.list(), values.to) : undefined;
   let diffs = await diffRun(ctx, run, { to, rows });
   const selectors = many(values.db);
   if (selectors.length) {

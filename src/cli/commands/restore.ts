@@ -3,7 +3,8 @@ import path from 'node:path';
 import { selectDatabases } from '../../config.js';
 import { openEngine } from '../../core/context.js';
 import { SafeRunError } from '../../errors.js';
-import { resolvePrefix, shortId } from '../../ids.js';
+import { shortId } from '../../ids.js';
+import { pickBackup } from '../pick.js';
 import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
@@ -73,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
     });
   }
   const ctx = contextFrom(values);
-  const backup = resolvePrefix(await ctx.store.list(), positionals[0]!, 'backup', (b) => `${b.database}  ${b.kind}  ${b.createdAt}`);
+  const backup = pickBackup(await ctx.store.list(), positionals[0]!);
   const into = values.into ? path.resolve(ctx.cwd, values.into) : undefined;
   for (const db of selectDatabases(ctx.config, ctx.cwd, many(values.db))) {
     if (!values.db) break;

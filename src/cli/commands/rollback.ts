@@ -1,5 +1,7 @@
 // safe-run rollback <run-id>: put back the backups taken before a run (or undo a restore).
-import { resolvePrefix, shortId } from '../../ids.js';
+import { shortId } from '../../ids.js';
+import { backupsOfRun } from '../../core/diff-run.js';
+import { pickRun } from '../pick.js';
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
 import { GLOBAL_OPTIONS, parse, WAIT_OPTIONS, waitMs } from '../args.js';
@@ -46,28 +48,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const runs = await ctx.log.runs();
-  const withBackups = runs.filter((r) => r.backups.length > 0);
-  const wanted = positionals[0]!;
-  const target =
-    wanted === 'last'
-      ? withBackups.at(-1)
-      : resolvePrefix(runs, wanted, 'run', (r) => `${r.startedAt}  ${r.argv.join(' ').slice(0, 50)}`);
-  if (!target) throw new SafeRunError('usage', 'there is no run to roll back yet', { hint: 'see: safe-run log' });
-  if (target.backups.length === 0) {
-    throw new SafeRunError('usage', `run ${shortId(target.id)} has no backups to roll back to (${target.status})`, { hint: 'see: safe-run log' });
-  }
-  const stored = await ctx.store.list();
-  const backups = target.backups.map((ref) => {
-    const b = stored.find((s) => s.id === ref.id);
-    if (!b) {
-      throw new SafeRunError('restore', `backup ${ref.id} of ${ref.database} is no longer in the store ${ctx.store.root}`, {
-        stage: 'restore',
-        database: ref.database,
-        hint: 'nothing was changed; see what is left with: safe-run list',
-      });
-    }
-    return b;
-  });
+  const target = pickRun(runs, positionals[0]!, { logFile: ctx.log.file, withBackups: true });
+  const backups = await backupsOfRun(ctx, target, 'restore');
   const databases = [...new Set(backups.map((b) => b.database))];
   const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${clip(oneLine(target.argv), 40)}"`;
   const title = `Roll back ${databases.join(', ')} to ${databases.length === 1 ? 'its state' : 'their state'} before ${what} (${when(target.startedAt)})`;

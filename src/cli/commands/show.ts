@@ -1,13 +1,10 @@
 // safe-run show <run-id>: one run in full, with each backup re-checked as a restore would check it.
 import { SafeRunError } from '../../errors.js';
-import { resolvePrefix } from '../../ids.js';
-import type { RunRecord } from '../../oplog/run-record.js';
+import { pickRun } from '../pick.js';
 import { GLOBAL_OPTIONS, parse } from '../args.js';
 import { recheckBackup } from '../render/backup-state.js';
 import { paintFor } from '../render/colour.js';
-import { clip, oneLine, when } from '../render/format.js';
 import { runJson } from '../render/json.js';
-import { describeRun } from '../render/run-summary.js';
 import { renderRunDetails, type CheckedBackup } from '../render/run-details.js';
 import { viewWidth } from '../render/table.js';
 import { contextFrom } from '../setup.js';
@@ -38,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const runs = await ctx.log.runs();
-  const record = pickRun(runs, positionals[0]!, ctx.log.file);
+  const record = pickRun(runs, positionals[0]!, { logFile: ctx.log.file });
   const verify = !values['no-verify'];
   const stored = new Map((await ctx.store.list()).map((b) => [b.id, b]));
   const backups: CheckedBackup[] = [];
@@ -69,12 +66,3 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** "last" is the newest run of any kind; anything else a unique prefix of a run id. */
-function pickRun(runs: RunRecord[], wanted: string, logFile: string): RunRecord {
-  if (wanted === 'last') {
-    const newest = runs.at(-1);
-    if (!newest) throw new SafeRunError('usage', `there are no runs yet in ${logFile}`, { hint: 'guard a command first: safe-run -- <command>' });
-    return newest;
-  }
-  return resolvePrefix(runs, wanted, 'run', (r) => `${when(r.startedAt)}  ${clip(oneLine(describeRun(r)), 44)}`);
-}
