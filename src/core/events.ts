@@ -10,6 +10,7 @@ export type GuardEvent =
   | { type: 'command-end'; exitCode: number | null; signal: string | null; ms: number }
   | { type: 'restore-start'; database: string; backupId: string; target: string; size: number }
   | { type: 'restore-verified'; database: string; ms: number }
+  | { type: 'safety-kept'; database: string; backup: Backup; how: 'link' | 'copy'; verified: boolean }
   | { type: 'restore-done'; database: string; method: string; ms: number; heldBy: string[] };
 
 export type EventSink = (event: GuardEvent) => void;

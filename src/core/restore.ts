@@ -1,18 +1,19 @@
-// Restore: verify → safety backup → swap → check, and put everything back if any step fails.
+// Restore: verify the backup and keep the database as it is now → swap → check; put it back on any failure.
 import { promises as fs } from 'node:fs';
 import type { Engine, StagedRestore } from '../engines/engine.js';
-import { ChecksumMismatchError } from '../engines/sqlite.js';
+import { ChecksumMismatchError, OpenedMeanwhileError } from '../engines/sqlite-restore.js';
 import { CheckFailedError, summariseCheck } from '../engines/sqlite-facts.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';
+import type { PendingBackup } from '../store/backup-store.js';
 import type { Backup } from '../store/manifest.js';
+import { VERSION } from '../version.js';
 import { toRef } from './backup-ref.js';
 import { engineForBackup, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
 import { rollbackCommand } from './rollback-command.js';
 import { startRecord } from './run-identity.js';
-import { takeVerifiedBackup } from './take-backup.js';
 
 export interface RestoreRequest {
   /** At most one backup per database. */
@@ -33,6 +34,8 @@ interface Target {
   backup: Backup;
   engine: Engine;
   staged?: StagedRestore;
+  /** Where the database as it is now is kept, until it is listed as `safety`. */
+  pending?: PendingBackup;
   safety?: Backup;
   swapped?: boolean;
 }
@@ -74,33 +77,55 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
 
   try {
     await ctx.log.append(record);
-    // 1. Stage and verify every copy before touching anything: a bad backup is refused, nothing changed.
+    // 1. Stage and verify every copy, and keep each database as it is now, both checked side by side.
+    //    A bad backup is refused here, with nothing changed.
     for (const t of targets) {
       const t0 = Date.now();
       emit({ type: 'restore-start', database: t.backup.database, backupId: t.backup.id, target: t.engine.location, size: t.backup.size });
-      t.staged = await t.engine.stageRestore(t.backup.path, t.backup.sha256, ctx.config.check).catch((err) => {
+      t.pending = await ctx.store.reserve(t.engine.name).catch((err) => {
+        throw new SafeRunError('restore', `cannot keep a safety backup of ${t.backup.database} in ${ctx.store.root}: ${describeCause(err)}`, {
+          stage: 'safety',
+          database: t.backup.database,
+          hint: 'nothing was changed; make the backup directory writable, or free space there',
+          cause: err,
+        });
+      });
+      t.staged = await t.engine.stageRestore(t.backup.path, t.backup.sha256, ctx.config.check, t.pending.dataPath).catch((err) => {
         throw refused(t, err);
       });
       emit({ type: 'restore-verified', database: t.backup.database, ms: Date.now() - t0 });
-    }
-    // 2. A verified safety backup of each database as it is now.
-    for (const t of targets) {
-      if (!(await t.engine.exists())) continue; // nothing there to keep
-      const t0 = Date.now();
-      emit({ type: 'backup-start', database: t.engine.name, location: t.engine.location, size: await t.engine.size(), kind: 'pre-restore' });
-      t.safety = await takeVerifiedBackup(t.engine, ctx.store, {
-        kind: 'pre-restore',
+      const old = t.staged.old;
+      if (!old) {
+        await t.pending.abort(); // no database there now: nothing to keep
+        t.pending = undefined;
+        continue;
+      }
+      const fields = {
+        database: t.engine.name,
+        engine: t.engine.kind,
+        source: t.engine.location,
+        kind: 'pre-restore' as const,
         reason: `before restoring ${t.backup.id}`,
         runId: record.id,
-        check: ctx.config.check,
-      });
-      emit({ type: 'backup-done', database: t.engine.name, backup: t.safety, ms: Date.now() - t0 });
+        createdAt: new Date(t0).toISOString(),
+        durationMs: Date.now() - t0,
+        size: old.size,
+        sha256: old.sha256,
+        facts: old.facts,
+        safeRunVersion: VERSION,
+      };
+      // A copy is a backup at once. A hard link is still the live file: it is sealed now and listed
+      // only once the swap has put the new file in its place (a crash before that discards it).
+      if (old.how === 'copy') t.safety = await t.pending.publish(fields);
+      else await t.pending.seal(fields);
+      if (t.safety) emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: old.how, verified: old.verified });
     }
-    // 3. Swap each in; if one fails, the ones already swapped go back to their safety backups.
+    // 2. Swap each in; if one fails, the ones already swapped go back to their safety backups.
     for (const t of targets) {
       const t0 = Date.now();
       const { method, heldBy } = await t.staged!.swap().catch((err) => {
-        throw new SafeRunError('restore', `restoring ${t.backup.database} failed: ${describeCause(err)}; the database was put back as it was`, {
+        const why = err instanceof OpenedMeanwhileError ? err.message : `${describeCause(err)}; the database was put back as it was`;
+        throw new SafeRunError('restore', `restoring ${t.backup.database} failed: ${why}`, {
           stage: 'swap',
           database: t.backup.database,
           backupId: t.backup.id,
@@ -109,13 +134,20 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         });
       });
       t.swapped = true;
+      if (t.pending && !t.safety) {
+        t.safety = await t.pending.commit();
+        emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: 'link', verified: t.staged!.old!.verified });
+      }
       const entry = record.restored!.find((r) => r.backupId === t.backup.id);
       if (entry) entry.method = method;
       emit({ type: 'restore-done', database: t.backup.database, method, ms: Date.now() - t0, heldBy });
     }
   } catch (err) {
     await putBack(ctx, targets);
-    for (const t of targets) await t.staged?.discard();
+    for (const t of targets) {
+      await t.staged?.discard();
+      if (!t.safety) await t.pending?.abort(); // a sealed hard link that never became a backup
+    }
     await ctx.log
       .patch(record.id, finished(record, started, 'failed', { error: err instanceof Error ? err.message : String(err), backups: safetyRefs(targets) }))
       .catch(() => undefined);

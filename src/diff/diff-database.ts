@@ -44,9 +44,11 @@ export function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndp
   if (!beforeExists && !afterExists) throw new Error(`neither ${before.label} nor ${after.label} exists`);
   if (!beforeExists || !afterExists) return oneSided(name, before, after, beforeExists, started);
 
-  // The live side (if any) is the main database of a read-only connection; the other is attached.
+  // The live side (if any) is the main database; the other is attached. Nothing is written, but a live
+  // database is not opened read-only: a read-only connection leaves its -wal and -shm behind when it
+  // is the last to close, an ordinary one tidies them up as every SQLite application does.
   const mainSide = after.live || !before.live ? after : before;
-  const db = new Database(mainSide.file, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  const db = new Database(mainSide.file, { readonly: !mainSide.live, fileMustExist: true, timeout: 10_000 });
   try {
     db.prepare(`ATTACH DATABASE ? AS other`).run(mainSide === after ? before.file : after.file);
     const s: Sides = { db, before: mainSide === before ? 'main' : 'other', after: mainSide === after ? 'main' : 'other' };

@@ -21,10 +21,27 @@ export interface EngineCapabilities {
   singleFileSnapshot: boolean;
 }
 
+/** The live database as it was before a restore, kept where the restore was asked to keep it. */
+export interface KeptDatabase {
+  /**
+   * 'link': the live file itself, hard-linked (no copy): until the swap it is still the live database,
+   * and only becomes a backup once the swap has replaced the live path. 'copy': a snapshot, a backup
+   * on its own at once.
+   */
+  how: 'link' | 'copy';
+  sha256: string;
+  size: number;
+  facts: SnapshotFacts;
+  /** Whether it passed its integrity check (a damaged database is kept all the same). */
+  verified: boolean;
+}
+
 /** A restore prepared next to the live database and verified, waiting to be swapped in. */
 export interface StagedRestore {
   /** Facts of the staged copy (it verified: sha256 matched and the integrity check passed). */
   readonly facts: SnapshotFacts;
+  /** The database as it was, when `keepOldAt` was given and there was one. */
+  readonly old?: KeptDatabase;
   /**
    * Put the staged copy in place of the live database atomically and check the result. On any failure
    * the live database is put back as it was before the call, then the error is thrown. Signals that
@@ -79,7 +96,9 @@ export interface Engine {
 
   /**
    * Copy a backup next to the live database and verify the copy (its sha256 must equal `sha256`,
-   * and it must pass the check). Rejects, with the live database untouched, when it does not.
+   * and it must pass the check). Rejects, with the live database untouched, when it does not. With
+   * `keepOldAt`, the live database as it is now is also kept at that path (see KeptDatabase), checked
+   * side by side with the copy.
    */
-  stageRestore(backupFile: string, sha256: string, level: CheckLevel): Promise<StagedRestore>;
+  stageRestore(backupFile: string, sha256: string, level: CheckLevel, keepOldAt?: string): Promise<StagedRestore>;
 }

@@ -1,16 +1,14 @@
 // The SQLite engine: consistent snapshots under live writers, verification, and a safe swap on restore.
 import Database from 'better-sqlite3';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckLevel } from '../config.js';
-import { fsyncDir, fsyncPath, processIsAlive, tempName } from '../files/durable.js';
-import { sha256File } from '../files/sha256.js';
+import { fsyncPath, processIsAlive } from '../files/durable.js';
 import type { Engine, SnapshotFacts, StagedRestore } from './engine.js';
-import { processesHolding } from './open-handles.js';
 import { checkAndReadFacts, CheckFailedError } from './sqlite-facts.js';
-import { holdSignals } from './hold-signals.js';
+import { stageSqliteRestore } from './sqlite-restore.js';
 
 /** Below this size the check runs on the main thread: a worker's start-up would cost more than it saves. */
 const WORKER_THRESHOLD = 32 * 1024 * 1024;
@@ -124,51 +122,11 @@ export class SqliteEngine implements Engine {
     return facts;
   }
 
-  async stageRestore(backupFile: string, sha256: string, level: CheckLevel): Promise<StagedRestore> {
-    const target = this.location;
-    const dir = path.dirname(target);
-    await fs.access(dir, fsc.W_OK).catch((err) => {
-      throw Object.assign(new Error(`cannot write to ${dir}`), { cause: err, code: (err as NodeJS.ErrnoException).code });
-    });
-    const staged = path.join(dir, tempName(path.basename(target)));
-    const live = await fs.stat(target).catch(() => undefined);
-    const discard = async () => {
-      for (const suffix of ['', ...SIDE_FILES]) await fs.rm(`${staged}${suffix}`, { force: true });
-    };
-    try {
-      await fs.copyFile(backupFile, staged, fsc.COPYFILE_EXCL);
-      // The restored file keeps the live file's owner and mode, not the backup's 0600.
-      if (live) {
-        await fs.chmod(staged, live.mode & 0o7777);
-        if (process.getuid?.() === 0) await fs.chown(staged, live.uid, live.gid);
-      }
-      await fsyncPath(staged);
-      // Checking the staged copy checks the backup too: if its sha256 matches, they are the same bytes.
-      const [actual, facts] = await Promise.all([sha256File(staged), this.verify(staged, level)]);
-      if (actual !== sha256) throw new ChecksumMismatchError(sha256, actual);
-      const liveMode = live ? await journalModeOf(target) : undefined;
-      return {
-        facts,
-        swap: () => swapIn(target, staged, liveMode, facts),
-        discard,
-      };
-    } catch (err) {
-      await discard();
-      throw err;
-    }
+  async stageRestore(backupFile: string, sha256: string, level: CheckLevel, keepOldAt?: string): Promise<StagedRestore> {
+    return stageSqliteRestore(this, { backupFile, sha256, level, keepOldAt });
   }
 }
 
-export class ChecksumMismatchError extends Error {
-  readonly code = 'CHECKSUM_MISMATCH';
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`sha256 mismatch: expected ${expected.slice(0, 12)}…, found ${actual.slice(0, 12)}…`);
-    this.name = 'ChecksumMismatchError';
-  }
-}
 
 /** A connection to the live database that never creates it and waits politely for a busy writer. */
 function openLive(file: string): Database.Database {
@@ -183,18 +141,6 @@ async function canonicalPath(file: string): Promise<string> {
   } catch {
     const dir = await fs.realpath(path.dirname(abs)).catch(() => path.dirname(abs));
     return path.join(dir, path.basename(abs));
-  }
-}
-
-/** The journal mode recorded in a database file's header: "wal" when bytes 18-19 are 2, else "delete". */
-async function journalModeOf(file: string): Promise<string> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(20);
-    await fh.read(buf, 0, 20, 0);
-    return buf[18] === 2 && buf[19] === 2 ? 'wal' : 'delete';
-  } finally {
-    await fh.close();
   }
 }
 
@@ -213,100 +159,3 @@ function verifyInWorker(file: string, level: CheckLevel): Promise<SnapshotFacts>
   });
 }
 
-/**
- * Put `staged` in place of `target`, so that a crash at any instant leaves either the old database or
- * the new one, whole. When no process has the database open: fold its -wal into it (our connection is
- * then the last one, and closing it removes the -wal), keep the old file as a hard link beside it, and
- * rename the staged copy over it in one atomic step. If the check after that fails, the link is renamed
- * back, also atomically. When someone has it open (or we cannot tell, or a -wal stays), renaming would
- * leave them writing to a deleted file (sqlite.org/howtocorrupt.html §2.5), so the content goes in
- * through SQLite's backup API instead: one transaction on the live database, which other connections
- * then see, or nothing at all.
- */
-async function swapIn(
-  target: string,
-  staged: string,
-  liveMode: string | undefined,
-  facts: SnapshotFacts,
-): Promise<{ method: 'rename' | 'backup-api'; heldBy: string[] }> {
-  const dir = path.dirname(target);
-  const { holders, complete } = await processesHolding(target);
-  const heldBy = holders.map((h) => `pid ${h.pid} (${h.command})`);
-  const release = holdSignals();
-  try {
-    if (holders.length > 0 || !complete || !(await foldWal(target))) {
-      await restoreThroughBackupApi(staged, target);
-      return { method: 'backup-api', heldBy };
-    }
-    const aside = path.join(dir, `.${path.basename(target)}.aside-${process.pid}-${randomBytes(4).toString('hex')}`);
-    let kept = false;
-    try {
-      await fs.link(target, aside);
-      kept = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        // No hard links here (some file systems): the backup API needs none.
-        await restoreThroughBackupApi(staged, target);
-        return { method: 'backup-api', heldBy };
-      }
-    }
-    await fs.rename(staged, target);
-    await fsyncDir(dir);
-    try {
-      checkRestored(target, liveMode, facts);
-    } catch (err) {
-      if (kept) await fs.rename(aside, target);
-      else await fs.rm(target, { force: true });
-      for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true }).catch(() => undefined);
-      await fsyncDir(dir);
-      throw err;
-    }
-    if (kept) await fs.rm(aside, { force: true });
-    return { method: 'rename', heldBy };
-  } finally {
-    await fs.rm(staged, { force: true }).catch(() => undefined);
-    release();
-  }
-}
-
-/**
- * Checkpoint a database nobody else has open until its -wal is gone. True when nothing is left beside
- * the file that a renamed-in database could inherit (a stale -wal would be replayed onto it).
- */
-async function foldWal(target: string): Promise<boolean> {
-  if (!(await fs.stat(target).catch(() => undefined))) return true; // nothing there (the script deleted it)
-  const db = new Database(target, { fileMustExist: true, timeout: 10_000 });
-  try {
-    if (db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close(); // the last connection to close removes the -wal and -shm
-  }
-  const walSize = await fs.stat(`${target}-wal`).then((st) => st.size).catch(() => 0);
-  const journal = await fs.stat(`${target}-journal`).then(() => true).catch(() => false);
-  return walSize === 0 && !journal;
-}
-
-async function restoreThroughBackupApi(staged: string, target: string): Promise<void> {
-  const src = new Database(staged, { readonly: true, fileMustExist: true });
-  try {
-    // All pages in one step: a step-wise copy would restart on every commit of another connection.
-    await src.backup(target, { progress: () => 1 << 30 });
-  } finally {
-    src.close();
-  }
-}
-
-/** A cheap check right after the swap: it opens, has the shape we verified, and gets its journal mode back. */
-function checkRestored(target: string, liveMode: string | undefined, facts: SnapshotFacts): void {
-  const db = new Database(target, { fileMustExist: true, timeout: 10_000 });
-  try {
-    const pageCount = db.pragma('page_count', { simple: true }) as number;
-    if (pageCount !== facts.pageCount) {
-      throw new Error(`restored file has ${pageCount} pages, the verified copy had ${facts.pageCount}`);
-    }
-    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    if (liveMode === 'wal') db.pragma('journal_mode = WAL');
-  } finally {
-    db.close();
-  }
-}

@@ -12,12 +12,23 @@ import type { Backup, BackupManifest } from './manifest.js';
 
 const MANIFEST = 'manifest.json';
 
+export type ManifestFields = Omit<BackupManifest, 'file' | 'id' | 'format'>;
+
 /** A backup being written: the engine writes `dataPath`, then `publish` makes it a backup. */
 export interface PendingBackup {
   readonly id: string;
   /** Where the engine writes the snapshot. */
   readonly dataPath: string;
-  publish(manifest: Omit<BackupManifest, 'file' | 'id' | 'format'>): Promise<Backup>;
+  /** `seal` then `commit`: the backup is complete and listed. */
+  publish(manifest: ManifestFields): Promise<Backup>;
+  /**
+   * Write the manifest beside the snapshot without listing the backup yet. A sealed backup whose
+   * process died is published by the next run's clean-up (it was complete), unless its snapshot is
+   * still the live database's own file (see removeLeftovers).
+   */
+  seal(manifest: ManifestFields): Promise<void>;
+  /** List a sealed backup: one rename of its directory. */
+  commit(): Promise<Backup>;
   /** Remove everything written so far. Safe to call after publish (then it does nothing). */
   abort(): Promise<void>;
 }
@@ -43,21 +54,31 @@ export class BackupStore {
     const file = `snapshot.${ext}`;
     const finalDir = path.join(dbDir, id);
     let published = false;
+    let sealed: BackupManifest | undefined;
     const abort = async () => {
       if (!published) await fs.rm(tmpDir, { recursive: true, force: true });
+    };
+    const seal = async (fields: ManifestFields) => {
+      sealed = { format: 1, id, file, ...fields };
+      await writeFileAtomic(path.join(tmpDir, MANIFEST), JSON.stringify(sealed, null, 2) + '\n');
+      await fsyncDir(tmpDir);
+    };
+    const commit = async (): Promise<Backup> => {
+      if (!sealed) throw new Error('commit before seal');
+      await fs.rename(tmpDir, finalDir);
+      published = true;
+      await fsyncDir(dbDir);
+      return { ...sealed, path: path.join(finalDir, file) };
     };
     return {
       id,
       dataPath: path.join(tmpDir, file),
       abort,
+      seal,
+      commit,
       publish: async (fields) => {
-        const manifest: BackupManifest = { format: 1, id, file, ...fields };
-        await writeFileAtomic(path.join(tmpDir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
-        await fsyncDir(tmpDir);
-        await fs.rename(tmpDir, finalDir);
-        published = true;
-        await fsyncDir(dbDir);
-        return { ...manifest, path: path.join(finalDir, file) };
+        await seal(fields);
+        return commit();
       },
     };
   }
@@ -99,7 +120,12 @@ export class BackupStore {
     await fs.rm(doomed, { recursive: true, force: true });
   }
 
-  /** Remove temp directories and lock notes of processes that no longer exist. */
+  /**
+   * Deal with the temp directories of processes that no longer exist: a sealed one (its manifest was
+   * written, so it was complete) is published, unless its snapshot is still the very file of the live
+   * database (a restore killed before its swap: that "backup" would change as the database does);
+   * everything else is removed.
+   */
   private async removeLeftovers(): Promise<void> {
     const databases = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
     for (const dbEntry of databases) {
@@ -107,10 +133,23 @@ export class BackupStore {
       const dbDir = path.join(this.root, dbEntry.name);
       for (const name of await fs.readdir(dbDir).catch(() => [] as string[])) {
         const owner = tempOwner(name);
-        if (owner !== undefined && !processIsAlive(owner)) {
-          await fs.rm(path.join(dbDir, name), { recursive: true, force: true }).catch(() => undefined);
+        if (owner === undefined || processIsAlive(owner)) continue;
+        const dir = path.join(dbDir, name);
+        const sealed = await this.read(dir);
+        if (sealed && (await isOwnFile(sealed))) {
+          await fs.rename(dir, path.join(dbDir, sealed.id)).catch(() => fs.rm(dir, { recursive: true, force: true }));
+          continue;
         }
+        await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
       }
     }
   }
+}
+
+/** The backup's file exists and is not the same file (inode) as the database it came from. */
+async function isOwnFile(b: Backup): Promise<boolean> {
+  const mine = await fs.stat(b.path).catch(() => undefined);
+  if (!mine) return false;
+  const live = await fs.stat(b.source).catch(() => undefined);
+  return !live || live.dev !== mine.dev || live.ino !== mine.ino;
 }

@@ -58,6 +58,12 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       case 'restore-verified':
         endStep(`copy ${c.green('verified')} in ${duration(event.ms)}`);
         break;
+      case 'safety-kept': {
+        const how = event.how === 'link' ? 'the file itself, no copy' : 'a copy';
+        const state = event.verified ? c.green('verified') : c.yellow(`kept, but it fails its check (${event.backup.facts.check.result})`);
+        stream.write(`${label}  ${event.database} as it was is kept as backup ${event.backup.id.slice(0, 8)} (${how}), ${state}\n`);
+        break;
+      }
       case 'restore-done': {
         const how = event.method === 'backup-api' ? ` through SQLite's backup API (held open by ${event.heldBy.join(', ') || 'another process'})` : '';
         stream.write(`${label}  ${event.database} ${c.green('restored')} in ${duration(event.ms)}${how}\n`);
