@@ -31,14 +31,30 @@ export function userTables(db: Database.Database): Array<{ name: string; virtual
   return rows.map((r) => ({ name: r.name, virtual: /^\s*CREATE\s+VIRTUAL\s/i.test(r.sql ?? '') }));
 }
 
-/** Open `file` read-only (a snapshot of ours is in rollback-journal mode: nothing beside it is needed), check it, read its facts. */
-export function checkAndReadFacts(file: string, level: CheckLevel): SnapshotFacts {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+export type VerifyPart = 'check' | 'facts';
+
+/** Open `file` read-only: a snapshot of ours is in rollback-journal mode, nothing beside it is needed. */
+function openSnapshot(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true });
+}
+
+/** The integrity check ("ok"); anything else throws CheckFailedError with SQLite's complaints. */
+export function runCheck(file: string, level: CheckLevel): string {
+  const db = openSnapshot(file);
   try {
     const pragma = level === 'full' ? 'integrity_check' : 'quick_check';
-    const rows = db.prepare(`PRAGMA ${pragma}(20)`).pluck().all() as string[];
-    const result = rows.join('; ');
+    const result = (db.prepare(`PRAGMA ${pragma}(20)`).pluck().all() as string[]).join('; ');
     if (result !== 'ok') throw new CheckFailedError(result);
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+/** Page size and count, user_version, and every user table with its row count. */
+export function readFacts(file: string): Omit<SnapshotFacts, 'check'> {
+  const db = openSnapshot(file);
+  try {
     return {
       pageSize: db.pragma('page_size', { simple: true }) as number,
       pageCount: db.pragma('page_count', { simple: true }) as number,
@@ -47,9 +63,14 @@ export function checkAndReadFacts(file: string, level: CheckLevel): SnapshotFact
         name: t.name,
         rows: t.virtual ? null : (db.prepare(`SELECT count(*) FROM ${quoteIdent(t.name)}`).pluck().get() as number),
       })),
-      check: { level, result },
     };
   } finally {
     db.close();
   }
+}
+
+/** Both, one after the other (for small files, where threads cost more than they save). */
+export function checkAndReadFacts(file: string, level: CheckLevel): SnapshotFacts {
+  const result = runCheck(file, level);
+  return { ...readFacts(file), check: { level, result } };
 }

@@ -1,10 +1,11 @@
-// Worker thread: runs the integrity check off the main thread, so sha256 and the check overlap.
+// Worker thread: one part of a verification (the integrity check, or the facts with their row counts),
+// so that both run beside the sha256 on the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkAndReadFacts, CheckFailedError } from './sqlite-facts.js';
+import { CheckFailedError, readFacts, runCheck, type VerifyPart } from './sqlite-facts.js';
 
-const { file, level } = workerData as { file: string; level: 'quick' | 'full' };
+const { file, level, part } = workerData as { file: string; level: 'quick' | 'full'; part: VerifyPart };
 try {
-  parentPort!.postMessage({ ok: true, facts: checkAndReadFacts(file, level) });
+  parentPort!.postMessage({ ok: true, value: part === 'check' ? runCheck(file, level) : readFacts(file) });
 } catch (err) {
   const e = err as Error & { code?: string };
   parentPort!.postMessage({
