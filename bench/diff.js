@@ -1,6 +1,6 @@
 // npm run bench:diff — safe-run diff against `sqldiff --summary` on 1 GB databases with 1 % of rows
 // updated, in two shapes: an INTEGER PRIMARY KEY table and a table keyed by a UUID text primary key.
-// Usage: node bench/diff.js [--size 1GB] [--fresh] [--json]
+// Usage: node bench/diff.js [--size 1GB] [--fresh] [--json]   (reuses the databases of the last run unless --fresh)
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -90,10 +90,15 @@ function main() {
   for (const shape of ['int', 'uuid']) {
     const dir = path.join(WORK, shape);
     const file = path.join(dir, 'bench.db');
-    log(`[${shape}] building ${(SIZE / 1e9).toFixed(2)} GB database (${ROWS.toLocaleString()} rows of ~1 KB)…`);
-    build(file, shape);
-    log(`[${shape}] guarded run updating 1 % of rows…`);
-    cli(dir, ['--', ...updateScript(file)]);
+    const reuse = !flag('--fresh') && existsSync(path.join(dir, 'logs', 'operations.json')) && Math.abs(statSync(file).size - SIZE) < SIZE * 0.5;
+    if (reuse) {
+      log(`[${shape}] reusing ${file} and its guarded run; --fresh to rebuild`);
+    } else {
+      log(`[${shape}] building ${(SIZE / 1e9).toFixed(2)} GB database (${ROWS.toLocaleString()} rows of ~1 KB)…`);
+      build(file, shape);
+      log(`[${shape}] guarded run updating 1 % of rows…`);
+      cli(dir, ['--', ...updateScript(file)]);
+    }
     const runs = JSON.parse(cli(dir, ['log', '--json']));
     const run = runs[0];
     const backup = run.backups[0].path;

@@ -13,7 +13,7 @@ type Diff = {
   after: { userVersion: number | null };
 };
 const { diffDatabase } = (await import(path.join(ROOT, 'dist', 'diff', 'diff-database.js'))) as {
-  diffDatabase: (name: string, a: object, b: object, o?: object) => Diff;
+  diffDatabase: (name: string, a: object, b: object, o?: object) => Promise<Diff>;
 };
 
 const dirs: string[] = [];
@@ -92,7 +92,7 @@ function mutate(db: Database.Database, r: () => number) {
 }
 
 describe('safe-run diff', () => {
-  it('agrees with a row-by-row comparison on random changes, with the changes still in the -wal of an open connection', () => {
+  it('agrees with a row-by-row comparison on random changes, with the changes still in the -wal of an open connection', async () => {
     for (const s of [1, 2, 3]) {
       const dir = tempDir();
       const live = path.join(dir, 'live.db');
@@ -102,8 +102,8 @@ describe('safe-run diff', () => {
       const writer = new Database(live);
       writer.pragma('wal_autocheckpoint = 0'); // the changes stay in the -wal, the connection stays open
       mutate(writer, rng(s));
-      const fast = diffDatabase('db', { file: before, live: false, label: 'before' }, { file: live, live: true, label: 'now' });
-      const plain = diffDatabase('db', { file: before, live: false, label: 'before' }, { file: live, live: true, label: 'now' }, { pageLevel: false });
+      const fast = await diffDatabase('db', { file: before, live: false, label: 'before' }, { file: live, live: true, label: 'now' });
+      const plain = await diffDatabase('db', { file: before, live: false, label: 'before' }, { file: live, live: true, label: 'now' }, { pageLevel: false });
       // Ground truth needs the -wal folded in: copy through SQLite's backup of the open connection.
       const folded = path.join(dir, 'folded.db');
       writer.exec(`VACUUM INTO '${folded}'`);
@@ -120,7 +120,7 @@ describe('safe-run diff', () => {
     }
   });
 
-  it('reports schema changes and user_version', () => {
+  it('reports schema changes and user_version', async () => {
     const dir = tempDir();
     const live = path.join(dir, 'live.db');
     const before = path.join(dir, 'before.db');
@@ -131,7 +131,7 @@ describe('safe-run diff', () => {
       CREATE INDEX uuids_n ON uuids(n); CREATE VIEW v AS SELECT 1; CREATE TRIGGER t AFTER INSERT ON fresh BEGIN SELECT 1; END;
       PRAGMA user_version = 7;`);
     db.close();
-    const d = diffDatabase('db', { file: before, live: false, label: 'before' }, { file: live, live: true, label: 'now' });
+    const d = await diffDatabase('db', { file: before, live: false, label: 'before' }, { file: live, live: true, label: 'now' });
     const changes = d.schema.map((c) => `${c.kind} ${c.name} ${c.change}`);
     expect(changes).toEqual(
       expect.arrayContaining(['column ints.plan added', 'table nokey dropped', 'table fresh added', 'index uuids_n added', 'view v added', 'trigger t added']),

@@ -41,11 +41,13 @@ export async function diffRun(ctx: Context, run: RunRecord, opts: DiffRunOptions
       });
     }
   }
-  return backups.map((b) => diffBackup(b, opts));
+  const diffs: DatabaseDiff[] = [];
+  for (const b of backups) diffs.push(await diffBackup(b, opts));
+  return diffs;
 }
 
 /** A backup against its live database now (or against `opts.to`). */
-export function diffBackup(b: Backup, opts: DiffRunOptions = {}): DatabaseDiff {
+export function diffBackup(b: Backup, opts: DiffRunOptions = {}): Promise<DatabaseDiff> {
   const before = { file: b.path, live: false, label: `backup ${b.id.slice(0, 8)}`, facts: b.facts };
   const after = opts.to
     ? { file: opts.to.path, live: false, label: `backup ${opts.to.id.slice(0, 8)}`, facts: opts.to.facts }
@@ -54,7 +56,7 @@ export function diffBackup(b: Backup, opts: DiffRunOptions = {}): DatabaseDiff {
 }
 
 /** What restoring `b` would change: from the live database now to the backup. */
-export function diffRestore(b: Backup, rows = 0): DatabaseDiff {
+export function diffRestore(b: Backup, rows = 0): Promise<DatabaseDiff> {
   return diffDatabase(
     b.database,
     { file: b.source, live: true, label: 'now' },

@@ -1,27 +1,73 @@
-// Which pages differ between two page sources: a sequential, chunked, page-by-page comparison.
-import type { PageSource } from './page-source.js';
+// Which pages differ between two page sources: a sequential, chunked, page-by-page comparison, split
+// between this thread and a worker for large files (copying pages out of the page cache is the cost).
+import { Worker } from 'node:worker_threads';
+import { alignedBuffer } from '../files/aligned-buffer.js';
+import { FilePageSource, LivePageSource, type PageSource } from './page-source.js';
+import type { WalIndex } from './wal-reader.js';
 
-/** Pages per read: 16 MiB reads keep the comparison at disk/memory speed. */
-const CHUNK_BYTES = 16 * 1024 * 1024;
+/** Pages per read: large reads keep the comparison at memory speed. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Below this, a second thread costs more to start than it saves. */
+const PARALLEL_BYTES = 64 * 1024 * 1024;
 
-export function changedPages(a: PageSource, b: PageSource): Set<number> {
+/** Pages `first`..`last` (inclusive) whose bytes differ. */
+export function changedPages(a: PageSource, b: PageSource, first = 1, last = Math.max(a.pageCount, b.pageCount)): Set<number> {
   const changed = new Set<number>();
   const size = a.pageSize;
-  const max = Math.max(a.pageCount, b.pageCount);
   const per = Math.max(1, Math.floor(CHUNK_BYTES / size));
-  const bufA = Buffer.allocUnsafe(per * size);
-  const bufB = Buffer.allocUnsafe(per * size);
-  for (let first = 1; first <= max; first += per) {
-    const count = Math.min(per, max - first + 1);
-    a.readRun(first, count, bufA);
-    b.readRun(first, count, bufB);
+  const bufA = alignedBuffer(per * size);
+  const bufB = alignedBuffer(per * size);
+  for (let from = first; from <= last; from += per) {
+    const count = Math.min(per, last - from + 1);
+    a.readRun(from, count, bufA);
+    b.readRun(from, count, bufB);
     const bytes = count * size;
     // Most chunks are identical: one compare for the whole chunk, then page by page only where needed.
     if (bufA.compare(bufB, 0, bytes, 0, bytes) === 0) continue;
     for (let i = 0; i < count; i++) {
       const s = i * size;
-      if (bufA.compare(bufB, s, s + size, s, s + size) !== 0) changed.add(first + i);
+      if (bufA.compare(bufB, s, s + size, s, s + size) !== 0) changed.add(from + i);
     }
   }
   return changed;
+}
+
+/** How a worker opens the same page source: the file, and for a live one the WAL index already read. */
+export interface SourceSpec {
+  file: string;
+  live: boolean;
+  wal?: { frames: Array<[number, number]>; pageCount: number; salts: [number, number] };
+}
+
+export function specOf(src: PageSource): SourceSpec {
+  if (src instanceof LivePageSource) {
+    const wal = src.wal ? { frames: [...src.wal.frames], pageCount: src.wal.pageCount, salts: src.wal.salts } : undefined;
+    return { file: src.file, live: true, wal };
+  }
+  return { file: (src as FilePageSource).file, live: false };
+}
+
+export function openSpec(spec: SourceSpec): PageSource {
+  if (!spec.live) return new FilePageSource(spec.file);
+  const wal: WalIndex | null = spec.wal ? { frames: new Map(spec.wal.frames), pageCount: spec.wal.pageCount, salts: spec.wal.salts } : null;
+  return new LivePageSource(spec.file, wal);
+}
+
+/** changedPages over the whole files, the upper half in a worker thread when they are large. */
+export async function changedPagesInParallel(a: PageSource, b: PageSource): Promise<Set<number>> {
+  const last = Math.max(a.pageCount, b.pageCount);
+  if (last * a.pageSize < PARALLEL_BYTES) return changedPages(a, b);
+  const mid = Math.floor(last / 2);
+  const theirs = new Promise<number[]>((resolve, reject) => {
+    const worker = new Worker(new URL('../diff/changed-pages-worker.js', import.meta.url), {
+      workerData: { a: specOf(a), b: specOf(b), first: mid + 1, last },
+    });
+    worker.once('message', (m: { ok: boolean; pages?: number[]; error?: string }) => (m.ok ? resolve(m.pages!) : reject(new Error(m.error))));
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`page comparison worker exited with code ${code}`)));
+  });
+  theirs.catch(() => undefined); // awaited below
+  const mine = changedPages(a, b, 1, mid);
+  for (const p of await theirs) mine.add(p);
+  return mine;
 }

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import type { SnapshotFacts } from '../engines/engine.js';
 import { quoteIdent } from '../engines/sqlite-facts.js';
 import { bookkeepingPages, freelistPages, rowidRangeOfLeaf, walkTree, type RowidRange, type TreePages } from './btree.js';
-import { changedPages } from './changed-pages.js';
+import { changedPagesInParallel } from './changed-pages.js';
 import type { DatabaseDiff, TableDiff } from './diff-types.js';
 import { FilePageSource, LivePageSource, type PageSource } from './page-source.js';
 import { columnsOf, compareSchemas, schemaOf, type SchemaEntry } from './schema-diff.js';
@@ -37,7 +37,7 @@ export interface DiffOptions {
   pageLevel?: boolean;
 }
 
-export function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndpoint, opts: DiffOptions = {}): DatabaseDiff {
+export async function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndpoint, opts: DiffOptions = {}): Promise<DatabaseDiff> {
   const started = Date.now();
   const beforeExists = existsSync(before.file);
   const afterExists = existsSync(after.file);
@@ -60,7 +60,7 @@ export function diffDatabase(name: string, before: DiffEndpoint, after: DiffEndp
     const uv = (schema: string) => db.pragma(`${schema}.user_version`, { simple: true }) as number;
     const sampleLimit = opts.rows ?? 0;
 
-    const pages = opts.pageLevel === false ? undefined : pageLevelPlan(s, before, after, entriesBefore, entriesAfter);
+    const pages = opts.pageLevel === false ? undefined : await pageLevelPlan(s, before, after, entriesBefore, entriesAfter);
     const tables: TableDiff[] = [];
     let skipped = 0;
     const names = new Set([...entriesBefore.values(), ...entriesAfter.values()].filter((e) => e.type === 'table').map((e) => e.name));
@@ -148,19 +148,29 @@ interface TablePlan {
 }
 
 /** Steps 1-4 of the header comment: which tables changed, and which of their rows can have. */
-function pageLevelPlan(
+async function pageLevelPlan(
   s: Sides,
   before: DiffEndpoint,
   after: DiffEndpoint,
   entriesBefore: Map<string, SchemaEntry>,
   entriesAfter: Map<string, SchemaEntry>,
-): { tables: Map<string, TablePlan>; pageCount: number; changed: number } | undefined {
-  const open = (e: DiffEndpoint): PageSource => (e.live ? new LivePageSource(e.file) : new FilePageSource(e.file));
-  const a = open(before);
-  const b = open(after);
+): Promise<{ tables: Map<string, TablePlan>; pageCount: number; changed: number } | undefined> {
+  const open = (e: DiffEndpoint, withWal = true): PageSource =>
+    e.live ? new LivePageSource(e.file, withWal ? undefined : null) : new FilePageSource(e.file);
+  let a = open(before);
+  let b = open(after);
   try {
     if (a.pageSize !== b.pageSize) return undefined;
-    const changed = changedPages(a, b);
+    let changed = await changedPagesInParallel(a, b);
+    // A -wal restarted meanwhile was wholly in the file when our read began: the file alone is our view.
+    const restarted = (src: PageSource) => src instanceof LivePageSource && src.walRestarted();
+    if (restarted(a) || restarted(b)) {
+      a.close();
+      b.close();
+      a = open(before, false);
+      b = open(after, false);
+      changed = await changedPagesInParallel(a, b);
+    }
     const owned = new Set<number>([...freelistPages(a), ...freelistPages(b), ...bookkeepingPages(a), ...bookkeepingPages(b)]);
     const trees = (src: PageSource, entries: Map<string, SchemaEntry>) => {
       const out = new Map<string, TreePages>();

@@ -1,6 +1,6 @@
 // Pages of a SQLite database as SQLite sees them: from a plain file, or a live file with its -wal.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readWal, type WalIndex } from './wal-reader.js';
+import { readWal, walSalts, type WalIndex } from './wal-reader.js';
 
 export interface PageSource {
   readonly pageSize: number;
@@ -32,7 +32,7 @@ export class FilePageSource implements PageSource {
   pageCount: number;
   protected readonly fd: number;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     this.fd = openSync(file, 'r');
     try {
       const h = readHeader(this.fd);
@@ -67,12 +67,13 @@ export class FilePageSource implements PageSource {
  * rewrite pages of the file that the WAL does not also hold (see SqliteEngine.snapshot).
  */
 export class LivePageSource extends FilePageSource {
-  private readonly wal?: WalIndex;
+  readonly wal?: WalIndex;
   private readonly walFd?: number;
 
-  constructor(file: string) {
+  /** `given`: an index read before (by another thread), so that both read the same commit; null: none. */
+  constructor(file: string, given?: WalIndex | null) {
     super(file);
-    const wal = readWal(`${file}-wal`, this.pageSize);
+    const wal = given === undefined ? readWal(`${file}-wal`, this.pageSize) : (given ?? undefined);
     if (wal && wal.frames.size > 0) {
       this.wal = wal;
       this.walFd = openSync(`${file}-wal`, 'r');
@@ -95,6 +96,17 @@ export class LivePageSource extends FilePageSource {
       if (pgno > this.pageCount) buf.fill(0, i * this.pageSize, (i + 1) * this.pageSize);
       else if (this.wal.frames.has(pgno)) this.read(pgno, buf, i * this.pageSize);
     }
+  }
+
+  /**
+   * Whether the -wal was restarted since it was read. SQLite restarts it only once every frame is in
+   * the database file, and a reader that started then reads the file alone: the caller then compares
+   * against the file without the -wal (its frames may have been overwritten meanwhile).
+   */
+  walRestarted(): boolean {
+    if (!this.wal) return false;
+    const now = walSalts(`${this.file}-wal`);
+    return !now || now[0] !== this.wal.salts[0] || now[1] !== this.wal.salts[1];
   }
 
   override close(): void {

@@ -6,7 +6,7 @@ import { compactSummary, schemaChangeText, tableChange } from './summary.js';
 
 /** Lines (no colours) describing the change from the live database now to `backup`. */
 export async function describeRestorePreview(_ctx: Context, backup: Backup): Promise<string[]> {
-  const d = diffRestore(backup);
+  const d = await diffRestore(backup);
   if (!d.before.exists) return [`${backup.database}: the database does not exist now; the restore creates it`];
   const lines = [`restoring ${backup.database} to ${d.after.label} would change:`];
   const tables = d.tables.filter((t) => t.status !== 'unchanged');

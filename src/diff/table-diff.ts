@@ -69,18 +69,31 @@ export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[];
   const table = quoteIdent(t.name);
   const on = t.pk.length > 0 ? t.pk.map((k) => `x.${quoteIdent(k)} IS y.${quoteIdent(k)}`).join(' AND ') : 'x.rowid = y.rowid';
   const differs = t.columns.length > 0 ? t.columns.map((c) => `x.${quoteIdent(c)} IS NOT y.${quoteIdent(c)}`).join(' OR ') : '0';
-  const range = scope ? ' AND x.rowid BETWEEN ? AND ?' : '';
-  const onlyIn = (x: string, y: string) => `FROM ${x}.${table} x WHERE NOT EXISTS (SELECT 1 FROM ${y}.${table} y WHERE ${on})${range}`;
+  // The ranges go in as one JSON array, so each query runs once (SQLite walks the ranges itself)
+  // instead of once per changed page. Rowids beyond 2^53 do not survive JSON: then one query per range.
+  const inJson = scope !== undefined && [...scope.before, ...scope.after].every(([lo, hi]) => safe(lo) && safe(hi));
+  const rows = (schema: string) =>
+    !scope
+      ? `FROM ${schema}.${table} x`
+      : inJson
+        ? `FROM json_each(?) r JOIN ${schema}.${table} x ON x.rowid BETWEEN r.value ->> 0 AND r.value ->> 1`
+        : `FROM ${schema}.${table} x JOIN (SELECT ? AS lo, ? AS hi) r ON x.rowid BETWEEN r.lo AND r.hi`;
   const sql = {
-    deleted: onlyIn(s.before, s.after),
-    inserted: onlyIn(s.after, s.before),
-    updated: `FROM ${s.before}.${table} x JOIN ${s.after}.${table} y ON ${on} WHERE (${differs})${range}`,
+    deleted: `${rows(s.before)} WHERE NOT EXISTS (SELECT 1 FROM ${s.after}.${table} y WHERE ${on})`,
+    inserted: `${rows(s.after)} WHERE NOT EXISTS (SELECT 1 FROM ${s.before}.${table} y WHERE ${on})`,
+    updated: `${rows(s.before)} JOIN ${s.after}.${table} y ON ${on} WHERE (${differs})`,
   };
-  const rangesFor = (kind: keyof typeof sql) => (scope ? (kind === 'inserted' ? scope.after : scope.before) : [undefined]);
+  // A deleted or updated row was on a changed page before; an inserted one is on a changed page after.
+  const argsFor = (kind: keyof typeof sql): unknown[][] => {
+    if (!scope) return [[]];
+    const ranges = kind === 'inserted' ? scope.after : scope.before;
+    if (inJson) return [[JSON.stringify(ranges.map(([lo, hi]) => [Number(lo), Number(hi)]))]];
+    return ranges.map(([lo, hi]) => [lo, hi]);
+  };
   const count = (kind: keyof typeof sql) => {
     const stmt = s.db.prepare(`SELECT count(*) ${sql[kind]}`).pluck();
     let n = 0;
-    for (const r of rangesFor(kind)) n += (r ? stmt.get(r[0], r[1]) : stmt.get()) as number;
+    for (const args of argsFor(kind)) n += stmt.get(...args) as number;
     return n;
   };
   const counts = { inserted: count('inserted'), deleted: count('deleted'), updated: count('updated') };
@@ -93,9 +106,9 @@ export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[];
   const fetch = (kind: keyof typeof sql, select: string): unknown[][] => {
     const stmt = s.db.prepare(`SELECT ${select} ${sql[kind]} LIMIT ?`).raw();
     const out: unknown[][] = [];
-    for (const r of rangesFor(kind)) {
+    for (const args of argsFor(kind)) {
       if (out.length >= sampleLimit) break;
-      out.push(...((r ? stmt.all(r[0], r[1], sampleLimit - out.length) : stmt.all(sampleLimit)) as unknown[][]));
+      out.push(...(stmt.all(...args, sampleLimit - out.length) as unknown[][]));
     }
     return out;
   };
@@ -106,3 +119,5 @@ export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[];
   for (const v of fetch('updated', `${sel('x')}, ${sel('y')}`)) samples.addUpdate(toRow(v.slice(0, names.length)), toRow(v.slice(names.length)));
   return { ...counts, samples: samples.result(counts.inserted + counts.deleted + counts.updated) };
 }
+
+const safe = (n: bigint) => n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER);

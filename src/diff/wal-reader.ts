@@ -7,6 +7,25 @@ export interface WalIndex {
   frames: Map<number, number>;
   /** Database size in pages after the last commit. */
   pageCount: number;
+  /** The header's salts: they change when the WAL is restarted from its beginning. */
+  salts: [number, number];
+}
+
+/** The salts in a -wal header now, or undefined when there is no valid header. */
+export function walSalts(walFile: string): [number, number] | undefined {
+  let fd: number;
+  try {
+    fd = openSync(walFile, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const head = Buffer.alloc(HEADER);
+    if (readSync(fd, head, 0, HEADER, 0) < HEADER) return undefined;
+    return [head.readUInt32BE(16), head.readUInt32BE(20)];
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const HEADER = 32;
@@ -78,7 +97,7 @@ export function readWal(walFile: string, pageSize: number): WalIndex | undefined
       offset += frames * frameSize;
     }
     if (committed.size === 0) return undefined;
-    return { frames: committed, pageCount };
+    return { frames: committed, pageCount, salts: [salt1, salt2] };
   } finally {
     closeSync(fd);
   }

@@ -45,7 +45,7 @@ export async function run(args: string[], command: string[]): Promise<number> {
   let outcome: CommandOutcome | undefined;
   let changesShown = false;
   const c = paintFor(process.stderr);
-  const changedLines = (backups: Backup[]) => compactChanges(backups).map((line) => `${c.bold('changed')}   ${line}`);
+  const changedLines = async (backups: Backup[]) => (await compactChanges(backups)).map((line) => `${c.bold('changed')}   ${line}`);
   try {
     const result = await guard(
       ctx,
@@ -64,7 +64,7 @@ export async function run(args: string[], command: string[]): Promise<number> {
           const exitLabel = done.signal ? `killed by ${done.signal}` : `exit ${done.exitCode}`;
           return askRestoreAfterFailure(
             backups.map((b) => b.database),
-            { exitLabel, diffLines: changedLines(backups) },
+            { exitLabel, diffLines: await changedLines(backups) },
           );
         },
       },
@@ -85,7 +85,7 @@ export async function run(args: string[], command: string[]): Promise<number> {
       reportError(result.rollbackError, Boolean(values.debug), 'the databases were put back as the command left them');
     }
     process.stderr.write(`${c.bold('undo')}      ${result.record.rollbackCommand}\n`);
-    if (!changesShown) for (const line of changedLines(result.backups)) process.stderr.write(`${line}\n`);
+    if (!changesShown) for (const line of await changedLines(result.backups)) process.stderr.write(`${line}\n`);
     // The command's own code, unless a restore we offered (or were asked for) failed.
     return result.rollbackError ? RUN_EXIT.safeRunFailed : shellExitCode(outcome!);
   } catch (err) {
@@ -99,22 +99,20 @@ export async function run(args: string[], command: string[]): Promise<number> {
 }
 
 /** One line per database: what the run changed, or why that was not computed. */
-function compactChanges(backups: Backup[]): string[] {
-  return backups.map((b) => {
-    const live = (() => {
-      try {
-        return statSync(b.source).size;
-      } catch {
-        return 0;
-      }
-    })();
-    if (Math.max(live, b.size) > COMPACT_DIFF_MAX_BYTES) {
-      return `${b.database}: not computed for ${size(Math.max(live, b.size))}; see safe-run diff ${b.runId ?? ''}`.trim();
-    }
-    try {
-      return compactSummary(diffBackup(b));
-    } catch (err) {
-      return `${b.database}: could not compare (${(err as Error).message.split('\n')[0]})`;
-    }
-  });
+async function compactChanges(backups: Backup[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const b of backups) lines.push(await compactChange(b));
+  return lines;
+}
+
+async function compactChange(b: Backup): Promise<string> {
+  const live = statSync(b.source, { throwIfNoEntry: false })?.size ?? 0;
+  if (Math.max(live, b.size) > COMPACT_DIFF_MAX_BYTES) {
+    return `${b.database}: not computed for ${size(Math.max(live, b.size))}; see safe-run diff ${b.runId ?? ''}`.trim();
+  }
+  try {
+    return compactSummary(await diffBackup(b));
+  } catch (err) {
+    return `${b.database}: could not compare (${(err as Error).message.split('\n')[0]})`;
+  }
 }
