@@ -11,8 +11,8 @@ export interface WalIndex {
   salts: [number, number];
 }
 
-/** The salts in a -wal header now, or undefined when there is no valid header. */
-export function walSalts(walFile: string): [number, number] | undefined {
+/** Run `read` on the open -wal file, or return undefined when there is none. */
+function withWal<T>(walFile: string, read: (fd: number) => T | undefined): T | undefined {
   let fd: number;
   try {
     fd = openSync(walFile, 'r');
@@ -20,12 +20,19 @@ export function walSalts(walFile: string): [number, number] | undefined {
     return undefined;
   }
   try {
-    const head = Buffer.alloc(HEADER);
-    if (readSync(fd, head, 0, HEADER, 0) < HEADER) return undefined;
-    return [head.readUInt32BE(16), head.readUInt32BE(20)];
+    return read(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The salts in a -wal header now, or undefined when there is no header. */
+export function walSalts(walFile: string): [number, number] | undefined {
+  return withWal(walFile, (fd) => {
+    const head = Buffer.alloc(HEADER);
+    if (readSync(fd, head, 0, HEADER, 0) < HEADER) return undefined;
+    return [head.readUInt32BE(16), head.readUInt32BE(20)];
+  });
 }
 
 const HEADER = 32;
@@ -46,13 +53,7 @@ function checksum(data: Buffer, start: number, end: number, bigEndian: boolean, 
 
 /** The committed frames of `walFile`, or undefined when there is none (missing, empty, or invalid header). */
 export function readWal(walFile: string, pageSize: number): WalIndex | undefined {
-  let fd: number;
-  try {
-    fd = openSync(walFile, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
+  return withWal(walFile, (fd) => {
     const size = fstatSync(fd).size;
     if (size < HEADER) return undefined;
     const head = Buffer.alloc(HEADER);
@@ -98,7 +99,5 @@ export function readWal(walFile: string, pageSize: number): WalIndex | undefined
     }
     if (committed.size === 0) return undefined;
     return { frames: committed, pageCount, salts: [salt1, salt2] };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
