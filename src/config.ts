@@ -86,6 +86,9 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
       if (typeof entry === 'string') entry = { url: entry };
       if (!entry || typeof entry !== 'object') throw invalid(file, key, 'must be { "name": …, "url": … }');
       const e = entry as Record<string, unknown>;
+      for (const k of Object.keys(e)) {
+        if (k !== 'name' && k !== 'url') throw invalid(file, `${key}.${k}`, 'is not a known key (name, url)');
+      }
       if (typeof e.url !== 'string' || e.url.trim() === '') throw invalid(file, `${key}.url`, 'must be a non-empty string');
       const url = resolveDbUrl(baseDir, e.url);
       const name = e.name === undefined ? defaultName(url) : e.name;
@@ -93,6 +96,8 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
         throw invalid(file, `${key}.name`, 'must be 1-64 letters, digits, ".", "_" or "-"');
       }
       if (seen.has(name)) throw invalid(file, `${key}.name`, `repeats the name "${name}"`);
+      const twin = databases.find((d) => d.url === url);
+      if (twin) throw invalid(file, `${key}.url`, `names the same database as "${twin.name}"`);
       seen.add(name);
       databases.push({ name, url });
     });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, runCli, runProcess, tempProject, type CliResult } from './helpers/cli.js';
+import { binForNobody, runCli, runProcess, tempProject, type CliResult } from './helpers/cli.js';
 
 const projects: Array<{ cleanup: () => void }> = [];
 const mounts: string[] = [];
@@ -37,7 +37,7 @@ const GUARDED = ['--', 'sh', '-c', 'touch marker'];
 
 /** Run the CLI as the unprivileged user nobody (root reads every file whatever its mode). */
 function runAsNobody(args: string[], cwd: string): Promise<CliResult> {
-  return runProcess('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args], { cwd });
+  return runProcess('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binForNobody(), ...args], { cwd });
 }
 
 function chownToNobody(file: string): void {

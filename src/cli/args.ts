@@ -28,8 +28,13 @@ export function parse<O extends OptionSpec>(args: string[], options: O, command:
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    const message = (err as Error).message.split('\n')[0]!.replace(/^Unknown option '(.*?)'.*$/, "unknown option '$1'");
-    throw new SafeRunError('usage', `${command}: ${message}`, { hint: `see: safe-run ${command === 'safe-run' ? '' : command + ' '}--help`.replace('  ', ' ') });
+    const first = (err as Error).message.split('\n')[0]!;
+    const dashValue = /^Option '(--[\w-]+)' argument is ambiguous/.exec(first);
+    const message = dashValue
+      ? `${dashValue[1]} needs a value (for one starting with "-", write ${dashValue[1]}=-…)`
+      : first.replace(/^Unknown option '(.*?)'.*$/, "unknown option '$1'");
+    const hint = command === 'safe-run' ? 'see: safe-run --help' : `see: safe-run ${command} --help`;
+    throw new SafeRunError('usage', command === 'safe-run' ? message : `${command}: ${message}`, { hint });
   }
 }
 

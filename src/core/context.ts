@@ -37,6 +37,19 @@ export async function openEngine(db: DatabaseConfig): Promise<Engine> {
   });
 }
 
+/**
+ * Engines for the databases of one call, each database once: the same file named twice (by name and by
+ * path, say) would otherwise be locked twice by the same run, which then waits for itself.
+ */
+export async function openEngines(databases: DatabaseConfig[]): Promise<Engine[]> {
+  const engines: Engine[] = [];
+  for (const db of databases) {
+    const engine = await openEngine(db);
+    if (!engines.some((e) => e.location === engine.location)) engines.push(engine);
+  }
+  return engines;
+}
+
 /** The engine for a backup's own source, or for the path given with --into. */
 export async function engineForBackup(name: string, location: string): Promise<Engine> {
   return SqliteEngine.open(name, location);

@@ -1,11 +1,10 @@
 // The guard: lock → back up every database (verified) → log → run → complete the log → rollback command.
 import type { DatabaseConfig } from '../config.js';
-import type { Engine } from '../engines/engine.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
 import type { Backup } from '../store/manifest.js';
 import { toRef } from './backup-ref.js';
-import { openEngine, type Context } from './context.js';
+import { openEngines, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
 import { restoreBackups } from './restore.js';
@@ -66,8 +65,7 @@ export async function guard(
       hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH`,
     });
   }
-  const engines: Engine[] = [];
-  for (const db of req.databases) engines.push(await openEngine(db));
+  const engines = await openEngines(req.databases);
   // A log that cannot be read stops the run before anything is written anywhere.
   await ctx.log.read();
   const record = startRecord(ctx, { kind: req.kind, argv: req.argv, reason: req.reason, databases: engines.map((e) => e.name) });
@@ -147,7 +145,7 @@ export async function guard(
         result.rollback = await restoreBackups(ctx, {
           backups,
           kind: 'rollback',
-          argv: ['rollback', runId, req.rollbackOnFailure ? '(--rollback-on-failure)' : '(confirmed after the failure)'],
+          argv: ['rollback', runId],
           reason: req.rollbackOnFailure ? `automatic rollback of ${runId}` : `rollback of ${runId} after it failed`,
           waitMs: req.waitMs,
           locksHeld: true,

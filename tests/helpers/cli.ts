@@ -1,7 +1,7 @@
 // Run the real CLI as a child process, in temp projects with real SQLite files.
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,4 +115,25 @@ export function rollbackLine(stderr: string): string {
   const line = stderr.split('\n').find((l) => /^undo\s/.test(l));
   if (!line) throw new Error(`no rollback command in:\n${stderr}`);
   return line.replace(/^undo\s+/, '').trim();
+}
+
+let nobodyBin: string | undefined;
+
+/**
+ * The CLI as an unprivileged user can run it. The checkout may sit under a directory only its owner can
+ * enter (a CI clone in a 0700 temp dir, a private home): then the built CLI and the one native module it
+ * loads are copied once to a world-readable temp dir.
+ */
+export function binForNobody(): string {
+  if (nobodyBin) return nobodyBin;
+  const readable = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'test', '-r', BIN]).status === 0;
+  if (readable) return (nobodyBin = BIN);
+  const root = mkdtempSync(path.join(os.tmpdir(), 'safe-run-public-'));
+  chmodSync(root, 0o755);
+  const copy = (rel: string) => cpSync(path.join(ROOT, rel), path.join(root, rel), { recursive: true });
+  for (const rel of ['package.json', 'bin', 'dist', 'node_modules/bindings', 'node_modules/file-uri-to-path']) copy(rel);
+  for (const rel of ['package.json', 'lib', 'build/Release/better_sqlite3.node']) copy(path.join('node_modules/better-sqlite3', rel));
+  spawnSync('chmod', ['-R', 'a+rX', root]);
+  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  return (nobodyBin = path.join(root, 'bin', 'safe-run.js'));
 }

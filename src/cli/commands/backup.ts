@@ -1,6 +1,6 @@
 // safe-run backup: a manual backup of the configured databases (or --db ones).
 import { selectDatabases } from '../../config.js';
-import { openEngine } from '../../core/context.js';
+import { openEngines } from '../../core/context.js';
 import { lockDatabases } from '../../core/db-locks.js';
 import { takeVerifiedBackup } from '../../core/take-backup.js';
 import { SafeRunError } from '../../errors.js';
@@ -21,7 +21,6 @@ Usage: safe-run backup [--db NAME|PATH]... [--reason TEXT] [--json]
   --no-wait        fail at once if a database is locked
   --config PATH    use this config file
 
-Manual backups are never removed by retention.
 Exit codes: 0 done, 2 usage or config, 3 backup failed or did not verify,
 5 locked by another safe-run.`;
 
@@ -41,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
   if (databases.length === 0) {
     throw new SafeRunError('config', 'no database to back up', { hint: 'add "databases" to safe-run.config.json, or name one with --db PATH' });
   }
-  const engines = await Promise.all(databases.map(openEngine));
+  const engines = await openEngines(databases);
   await ctx.store.prepare();
   const render = eventRenderer(ctx.cwd);
   const locks = await lockDatabases(engines, ctx.store.root, {

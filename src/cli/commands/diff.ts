@@ -10,7 +10,7 @@ import { openEngine } from '../../core/context.js';
 
 export const help = `safe-run diff — what a run changed
 
-Usage: safe-run diff <run-id> [--to <backup-id>] [--rows [N]] [--db NAME] [--json]
+Usage: safe-run diff <run-id> [--to <backup-id>] [--rows [N]] [--db NAME|PATH] [--json]
 
   <run-id>          the run's id or any unique prefix of it; "last": the newest
   --to <backup-id>  compare with this backup instead of the database as it is now
@@ -22,7 +22,8 @@ Usage: safe-run diff <run-id> [--to <backup-id>] [--rows [N]] [--db NAME] [--jso
 Compares the backup taken before the run with the database as SQLite sees it
 now (including transactions still in its -wal): schema, then rows per table by
 primary key (or rowid). Only tables with changed pages are read.
-Exit codes: 0 ok, 2 usage (unknown id, a backup no longer in the store).`;
+Exit codes: 0 ok, 2 usage (unknown id, a backup no longer in the store),
+6 the operation log cannot be read.`;
 
 const OPTIONS = { ...GLOBAL_OPTIONS, to: { type: 'string' }, rows: { type: 'boolean' }, json: { type: 'boolean' }, db: { type: 'string', multiple: true } } as const;
 

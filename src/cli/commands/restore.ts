@@ -33,7 +33,8 @@ Usage: safe-run restore <backup-id> [--yes] [--into PATH] [--dry-run] [--json]
 To go ahead, type the database's name; Enter or anything else changes nothing.
 Exit codes: 0 restored (or dry run), 2 usage (unknown id, no id or no --yes
 without a terminal, not confirmed), 4 restore refused or failed (the database
-is as it was), 5 locked, 130 cancelled with Ctrl-C (nothing changed).`;
+is as it was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
+Ctrl-C (nothing changed).`;
 
 const OPTIONS = {
   ...GLOBAL_OPTIONS,

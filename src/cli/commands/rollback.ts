@@ -31,7 +31,8 @@ untouched), the database as it is now is kept as a safety backup, and the
 rollback prints the command that undoes it.
 Exit codes: 0 restored (or dry run), 2 usage (unknown id, no --yes without a
 terminal, not confirmed), 4 restore refused or failed (the database is as it
-was), 5 locked, 130 cancelled with Ctrl-C (nothing changed).`;
+was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
+Ctrl-C (nothing changed).`;
 
 const OPTIONS = {
   ...GLOBAL_OPTIONS,

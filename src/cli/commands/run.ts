@@ -32,6 +32,18 @@ const OPTIONS = {
 } as const;
 
 export async function run(args: string[], command: string[]): Promise<number> {
+  const debug = args.includes('--debug');
+  try {
+    return await guardedRun(args, command);
+  } catch (err) {
+    // guardedRun throws only before the command starts; afterwards it reports and returns a code.
+    if (!(err instanceof SafeRunError) || err.kind === 'interrupted') throw err;
+    reportError(err, debug, 'the command was not started; nothing was changed');
+    return RUN_EXIT.safeRunFailed;
+  }
+}
+
+async function guardedRun(args: string[], command: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'safe-run');
   if (positionals.length > 0) {
     throw new SafeRunError('usage', `unexpected "${positionals[0]}" before "--"`, { hint: 'safe-run [options] -- <command> [args...]' });
@@ -90,11 +102,11 @@ export async function run(args: string[], command: string[]): Promise<number> {
     return result.rollbackError ? RUN_EXIT.safeRunFailed : shellExitCode(outcome!);
   } catch (err) {
     render.stop();
-    if (err instanceof SafeRunError && outcome === undefined) {
-      reportError(err, Boolean(values.debug), 'the command was not started; nothing was changed');
-      return RUN_EXIT.safeRunFailed;
-    }
-    throw err;
+    if (outcome === undefined) throw err; // before the command: run() says it was not started
+    // The command ran; what failed came after it (completing the log): say so, keep its exit code.
+    const code = shellExitCode(outcome);
+    reportError(err, Boolean(values.debug), `the command ran and exited with ${code}`);
+    return code;
   }
 }
 
