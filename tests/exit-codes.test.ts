@@ -199,6 +199,8 @@ describe.concurrent('config errors', () => {
   it.each([
     ['an unknown key', { databases: ['data/app.db'], backupDirectory: 'elsewhere' }, /backupDirectory/],
     ['"check" when its value is not quick or full', { databases: ['data/app.db'], check: 'thorough' }, /check.*quick.*full/],
+    ['an unknown key inside a database entry', { databases: [{ name: 'app', url: 'data/app.db', path: 'x' }] }, /databases\[0\]\.path/],
+    ['a database named twice', { databases: [{ name: 'a', url: 'data/app.db' }, { name: 'b', url: './data/app.db' }] }, /databases\[1\]\.url names the same database as "a"/],
   ])('stop a guarded run with 125 and one line naming the file and %s', async (_what, content, named) => {
     const p = project();
     const config = path.join(p.dir, 'safe-run.config.json');

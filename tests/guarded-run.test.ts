@@ -32,4 +32,14 @@ describe('a guarded run', () => {
     expect(entry.backups[0].sha256).toBe(sha);
     expect(existsSync(path.join(p.dir, 'logs', 'operations.json'))).toBe(true);
   });
+
+  it('backs up a database named twice (by name and by path) once, instead of waiting for its own lock', async () => {
+    const p = tempProject();
+    projects.push(p);
+    const run = await runCli(['--db', 'app', '--db', p.dbPath, '--wait', '5', '--', 'true'], { cwd: p.dir });
+    expect(run.stderr).not.toMatch(/locked/);
+    expect(run.code).toBe(0);
+    const [entry] = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout);
+    expect(entry.backups).toHaveLength(1);
+  });
 });
