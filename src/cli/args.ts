@@ -19,6 +19,15 @@ export const WAIT_OPTIONS = {
   'no-wait': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
+/** Options of the commands that restore (rollback, restore). */
+export const RESTORE_OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  ...WAIT_OPTIONS,
+  yes: { type: 'boolean', short: 'y' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean', short: 'n' },
+} as const satisfies OptionSpec;
+
 export interface Parsed<V> {
   values: V;
   positionals: string[];

@@ -24,18 +24,18 @@ const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into
 export const MAIN_HELP = `safe-run — run risky scripts against your databases with a verified backup first
 
 Usage:
-  safe-run [options] -- <command> [args...]   back up, run the command, print the undo
+  safe-run [options] -- <command> [args...]   back up, run it, print the undo
   safe-run backup [--reason TEXT]             take a manual backup
-  safe-run rollback <run-id>                  restore the backups taken before a run
-  safe-run restore [<backup-id>]              restore one backup (guided on a terminal)
+  safe-run rollback <run-id>                  undo a run: restore its backups
+  safe-run restore [<backup-id>]              restore a backup (guided on a TTY)
   safe-run log                                recent runs
   safe-run show <run-id>                      one run in full
   safe-run list                               backups in the store
   safe-run diff <run-id>                      what a run changed
 
 Options of a guarded run:
-  --db NAME|PATH         database(s) for this run instead of the config's (repeatable)
-  --reason TEXT          why you are running it; kept with the run and its backups
+  --db NAME|PATH         this database instead of the config's (repeatable)
+  --reason TEXT          why you are running it; kept with the run and backups
   --rollback-on-failure  restore the backups when the command fails
   --wait SECONDS         wait this long for another safe-run's lock (default 30)
   --no-wait              fail at once if a database is locked

@@ -10,10 +10,11 @@ import { openEngine } from '../../core/context.js';
 
 export const help = `safe-run diff — what a run changed
 
-Usage: safe-run diff <run-id> [--to <backup-id>] [--rows [N]] [--db NAME|PATH] [--json]
+Usage: safe-run diff <run-id> [--to <backup-id>] [--rows [N]] [--db NAME|PATH]
+                      [--json]
 
   <run-id>          the run's id or any unique prefix of it; "last": the newest
-  --to <backup-id>  compare with this backup instead of the database as it is now
+  --to <backup-id>  compare with this backup, not with the database as it is now
   --rows [N]        show the changed rows themselves, at most N per table (10)
   --db NAME|PATH    only these databases of the run
   --json            print everything as JSON on stdout

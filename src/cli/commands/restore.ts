@@ -5,7 +5,7 @@ import { openEngine } from '../../core/context.js';
 import { SafeRunError } from '../../errors.js';
 import { shortId } from '../../ids.js';
 import { pickBackup } from '../pick.js';
-import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
+import { many, parse, RESTORE_OPTIONS, waitMs } from '../args.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
@@ -37,13 +37,9 @@ is as it was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
 Ctrl-C (nothing changed).`;
 
 const OPTIONS = {
-  ...GLOBAL_OPTIONS,
-  ...WAIT_OPTIONS,
-  yes: { type: 'boolean', short: 'y' },
-  json: { type: 'boolean' },
+  ...RESTORE_OPTIONS,
   into: { type: 'string' },
   db: { type: 'string', multiple: true },
-  'dry-run': { type: 'boolean', short: 'n' },
 } as const;
 
 export async function run(args: string[]): Promise<number> {

@@ -4,7 +4,7 @@ import { backupsOfRun } from '../../core/diff-run.js';
 import { pickRun } from '../pick.js';
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
-import { GLOBAL_OPTIONS, parse, WAIT_OPTIONS, waitMs } from '../args.js';
+import { parse, RESTORE_OPTIONS, waitMs } from '../args.js';
 import { paintFor } from '../render/colour.js';
 import { clip, when } from '../render/format.js';
 import { contextFrom } from '../setup.js';
@@ -34,13 +34,7 @@ terminal, not confirmed), 4 restore refused or failed (the database is as it
 was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
 Ctrl-C (nothing changed).`;
 
-const OPTIONS = {
-  ...GLOBAL_OPTIONS,
-  ...WAIT_OPTIONS,
-  yes: { type: 'boolean', short: 'y' },
-  json: { type: 'boolean' },
-  'dry-run': { type: 'boolean', short: 'n' },
-} as const;
+const OPTIONS = RESTORE_OPTIONS;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'rollback');
