@@ -8,6 +8,7 @@ import type { RunRecord } from '../oplog/run-record.js';
 import type { PendingBackup } from '../store/backup-store.js';
 import type { Backup } from '../store/manifest.js';
 import { VERSION } from '../version.js';
+import { holdSignals } from '../engines/hold-signals.js';
 import { toRef } from './backup-ref.js';
 import { engineForBackup, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
@@ -74,6 +75,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     restored: targets.map((t) => ({ backupId: t.backup.id, database: t.backup.database })),
   };
   const started = Date.parse(record.startedAt);
+  let releaseSignals: (() => void) | undefined;
 
   try {
     await ctx.log.append(record);
@@ -120,10 +122,13 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
       else await t.pending.seal(fields);
       if (t.safety) emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: old.how, verified: old.verified });
     }
-    // 2. Swap each in; if one fails, the ones already swapped go back to their safety backups.
+    // 2. Swap each in; if one fails, the ones already swapped go back to their safety backups. Signals
+    //    wait until every swap is done and its safety backup listed (a hard-linked one is only listed
+    //    after its swap): Ctrl-C must not leave some databases restored and their old state unlisted.
+    releaseSignals = holdSignals();
     for (const t of targets) {
       const t0 = Date.now();
-      const { method, heldBy } = await t.staged!.swap().catch((err) => {
+      const { method, heldBy } = await t.staged!.swap({ waitMs: req.waitMs }).catch((err) => {
         const why = err instanceof OpenedMeanwhileError ? err.message : `${describeCause(err)}; the database was put back as it was`;
         throw new SafeRunError('restore', `restoring ${t.backup.database} failed: ${why}`, {
           stage: 'swap',
@@ -146,12 +151,16 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     await putBack(ctx, targets);
     for (const t of targets) {
       await t.staged?.discard();
-      if (!t.safety) await t.pending?.abort(); // a sealed hard link that never became a backup
+      // A sealed hard link that never became a backup: unless its swap happened, it is the live file
+      // still (or was renamed back), so it goes. After a swap it is the only old copy: it stays, and
+      // the store's clean-up lists it once this process is gone.
+      if (!t.safety && !t.swapped) await t.pending?.abort();
     }
     await ctx.log
       .patch(record.id, finished(record, started, 'failed', { error: err instanceof Error ? err.message : String(err), backups: safetyRefs(targets) }))
       .catch(() => undefined);
     await locks?.release();
+    releaseSignals?.();
     throw err;
   }
   const done = finished(record, started, 'succeeded', {
@@ -162,6 +171,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     await ctx.log.patch(record.id, done);
   } finally {
     await locks?.release();
+    releaseSignals?.();
   }
   return { ...record, ...done };
 }

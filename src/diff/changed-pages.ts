@@ -32,25 +32,32 @@ export function changedPages(a: PageSource, b: PageSource, first = 1, last = Mat
   return changed;
 }
 
-/** How a worker opens the same page source: the file, and for a live one the WAL index already read. */
+/**
+ * How a worker reads the same pages: the descriptors this thread has open (threads share them; a
+ * worker that opened and closed the file itself would drop this process's locks on it, the read
+ * transaction's among them), and for a live database the WAL index already read (the same commit).
+ */
 export interface SourceSpec {
   file: string;
+  fd: number;
   live: boolean;
-  wal?: { frames: Array<[number, number]>; pageCount: number; salts: [number, number] };
+  walFd?: number;
+  wal?: { frames: Array<[number, number]>; pageCount: number; salts: [number, number] } | null;
 }
 
 export function specOf(src: PageSource): SourceSpec {
+  const file = src as FilePageSource;
   if (src instanceof LivePageSource) {
-    const wal = src.wal ? { frames: [...src.wal.frames], pageCount: src.wal.pageCount, salts: src.wal.salts } : undefined;
-    return { file: src.file, live: true, wal };
+    const wal = src.wal ? { frames: [...src.wal.frames], pageCount: src.wal.pageCount, salts: src.wal.salts } : null;
+    return { file: src.file, fd: src.descriptor, live: true, walFd: src.walDescriptor, wal };
   }
-  return { file: (src as FilePageSource).file, live: false };
+  return { file: file.file, fd: file.descriptor, live: false };
 }
 
 export function openSpec(spec: SourceSpec): PageSource {
-  if (!spec.live) return new FilePageSource(spec.file);
+  if (!spec.live) return new FilePageSource(spec.file, spec.fd);
   const wal: WalIndex | null = spec.wal ? { frames: new Map(spec.wal.frames), pageCount: spec.wal.pageCount, salts: spec.wal.salts } : null;
-  return new LivePageSource(spec.file, wal);
+  return new LivePageSource(spec.file, wal, { fd: spec.fd, walFd: spec.walFd });
 }
 
 /** changedPages over the whole files, the upper half in a worker thread when they are large. */

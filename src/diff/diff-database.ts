@@ -49,6 +49,7 @@ export async function diffDatabase(name: string, before: DiffEndpoint, after: Di
   // is the last to close, an ordinary one tidies them up as every SQLite application does.
   const mainSide = after.live || !before.live ? after : before;
   const db = new Database(mainSide.file, { readonly: !mainSide.live, fileMustExist: true, timeout: 10_000 });
+  const opened: PageSource[] = [];
   try {
     db.prepare(`ATTACH DATABASE ? AS other`).run(mainSide === after ? before.file : after.file);
     const s: Sides = { db, before: mainSide === before ? 'main' : 'other', after: mainSide === after ? 'main' : 'other' };
@@ -60,7 +61,7 @@ export async function diffDatabase(name: string, before: DiffEndpoint, after: Di
     const uv = (schema: string) => db.pragma(`${schema}.user_version`, { simple: true }) as number;
     const sampleLimit = opts.rows ?? 0;
 
-    const pages = opts.pageLevel === false ? undefined : await pageLevelPlan(s, before, after, entriesBefore, entriesAfter);
+    const pages = opts.pageLevel === false ? undefined : await pageLevelPlan(s, before, after, entriesBefore, entriesAfter, opened);
     const tables: TableDiff[] = [];
     let skipped = 0;
     const names = new Set([...entriesBefore.values(), ...entriesAfter.values()].filter((e) => e.type === 'table').map((e) => e.name));
@@ -123,6 +124,7 @@ export async function diffDatabase(name: string, before: DiffEndpoint, after: Di
   } finally {
     if (db.inTransaction) db.exec('ROLLBACK');
     db.close();
+    for (const src of opened) src.close();
   }
 }
 
@@ -154,97 +156,105 @@ async function pageLevelPlan(
   after: DiffEndpoint,
   entriesBefore: Map<string, SchemaEntry>,
   entriesAfter: Map<string, SchemaEntry>,
-): Promise<{ tables: Map<string, TablePlan>; pageCount: number; changed: number } | undefined> {
-  const open = (e: DiffEndpoint, withWal = true): PageSource =>
-    e.live ? new LivePageSource(e.file, withWal ? undefined : null) : new FilePageSource(e.file);
-  let a = open(before);
-  let b = open(after);
+  opened: PageSource[],
+): Promise<PagePlan | undefined> {
+  // The page sources stay open until the SQL connection is closed (the caller closes them): closing any
+  // descriptor of a file drops every POSIX lock this process holds on it, our read transaction's too.
+  const open = (e: DiffEndpoint, withWal: boolean): PageSource => {
+    const src = e.live ? new LivePageSource(e.file, withWal ? undefined : null) : new FilePageSource(e.file);
+    opened.push(src);
+    return src;
+  };
+  const restarted = (src: PageSource) => src instanceof LivePageSource && src.walRestarted();
+  const a = open(before, true);
+  const b = open(after, true);
+  const plan = await planFrom(s, a, b, entriesBefore, entriesAfter);
+  // A -wal restarted meanwhile was wholly in the file when our read began: the file alone is our view.
+  if (!restarted(a) && !restarted(b)) return plan;
+  return planFrom(s, open(before, false), open(after, false), entriesBefore, entriesAfter);
+}
+
+type PagePlan = { tables: Map<string, TablePlan>; pageCount: number; changed: number };
+
+async function planFrom(
+  s: Sides,
+  a: PageSource,
+  b: PageSource,
+  entriesBefore: Map<string, SchemaEntry>,
+  entriesAfter: Map<string, SchemaEntry>,
+): Promise<PagePlan | undefined> {
+  if (a.pageSize !== b.pageSize) return undefined;
+  const changed = await changedPagesInParallel(a, b);
+  const owned = new Set<number>([...freelistPages(a), ...freelistPages(b), ...bookkeepingPages(a), ...bookkeepingPages(b)]);
+  const trees = (src: PageSource, entries: Map<string, SchemaEntry>) => {
+    const out = new Map<string, TreePages>();
+    for (const e of entries.values()) {
+      if (e.rootpage > 0) out.set(e.name, walkTree(src, e.rootpage));
+    }
+    return out;
+  };
+  let treesA: Map<string, TreePages>;
+  let treesB: Map<string, TreePages>;
   try {
-    if (a.pageSize !== b.pageSize) return undefined;
-    let changed = await changedPagesInParallel(a, b);
-    // A -wal restarted meanwhile was wholly in the file when our read began: the file alone is our view.
-    const restarted = (src: PageSource) => src instanceof LivePageSource && src.walRestarted();
-    if (restarted(a) || restarted(b)) {
-      a.close();
-      b.close();
-      a = open(before, false);
-      b = open(after, false);
-      changed = await changedPagesInParallel(a, b);
-    }
-    const owned = new Set<number>([...freelistPages(a), ...freelistPages(b), ...bookkeepingPages(a), ...bookkeepingPages(b)]);
-    const trees = (src: PageSource, entries: Map<string, SchemaEntry>) => {
-      const out = new Map<string, TreePages>();
-      for (const e of entries.values()) {
-        if (e.rootpage > 0) out.set(e.name, walkTree(src, e.rootpage));
-      }
-      return out;
-    };
-    let treesA: Map<string, TreePages>;
-    let treesB: Map<string, TreePages>;
-    try {
-      treesA = trees(a, entriesBefore);
-      treesB = trees(b, entriesAfter);
-    } catch {
-      return undefined; // a page we do not understand: compare rows the plain way
-    }
-    for (const t of [...treesA.values(), ...treesB.values()]) {
-      for (const p of t.leaves) owned.add(p);
-      for (const p of t.interior) owned.add(p);
-    }
-    // Changed pages in no tree and not free are overflow pages (long rows). Interior pages do not say
-    // whose they are, so SQLite's dbstat walk names their owners (rare: it reads every tree), and those
-    // tables are compared in full.
-    const unowned = new Set([...changed].filter((p) => !owned.has(p)));
-    const overflowOwners = new Set<string>();
-    if (unowned.size > 0) {
-      for (const schema of [s.before, s.after]) {
-        const rows = s.db.prepare(`SELECT name, pageno FROM dbstat(?) WHERE pagetype = 'overflow'`).all(schema) as Array<{ name: string; pageno: number }>;
-        for (const r of rows) if (unowned.has(r.pageno)) overflowOwners.add(r.name);
-      }
-    }
-    const plans = new Map<string, TablePlan>();
-    for (const [name, ea] of entriesBefore) {
-      const eb = entriesAfter.get(name);
-      if (ea.type !== 'table' || !eb || eb.type !== 'table' || ea.rootpage === 0) continue;
-      const ta = treesA.get(name);
-      const tb = treesB.get(name);
-      if (!ta || !tb || ea.rootpage !== eb.rootpage) {
-        plans.set(name, { changed: true });
-        continue;
-      }
-      const setA = new Set(ta.leaves);
-      const setB = new Set(tb.leaves);
-      const candA = ta.leaves.filter((p) => changed.has(p) || !setB.has(p));
-      const candB = tb.leaves.filter((p) => changed.has(p) || !setA.has(p));
-      const interiorChanged = [...ta.interior, ...tb.interior].some((p) => changed.has(p));
-      const overflowChanged = overflowOwners.has(name);
-      const isChanged = candA.length > 0 || candB.length > 0 || interiorChanged || overflowChanged;
-      if (!isChanged) {
-        plans.set(name, { changed: false });
-        continue;
-      }
-      if (overflowChanged) {
-        plans.set(name, { changed: true });
-        continue;
-      }
-      const buf = Buffer.alloc(a.pageSize);
-      try {
-        plans.set(name, {
-          changed: true,
-          candidates: {
-            before: ranges(a, candA, buf),
-            after: ranges(b, candB, buf),
-          },
-        });
-      } catch {
-        plans.set(name, { changed: true }); // an index-shaped (WITHOUT ROWID) tree: compare in full
-      }
-    }
-    return { tables: plans, pageCount: Math.max(a.pageCount, b.pageCount), changed: changed.size };
-  } finally {
-    a.close();
-    b.close();
+    treesA = trees(a, entriesBefore);
+    treesB = trees(b, entriesAfter);
+  } catch {
+    return undefined; // a page we do not understand: compare rows the plain way
   }
+  for (const t of [...treesA.values(), ...treesB.values()]) {
+    for (const p of t.leaves) owned.add(p);
+    for (const p of t.interior) owned.add(p);
+  }
+  // Changed pages in no tree and not free are overflow pages (long rows). Interior pages do not say
+  // whose they are, so SQLite's dbstat walk names their owners (rare: it reads every tree), and those
+  // tables are compared in full.
+  const unowned = new Set([...changed].filter((p) => !owned.has(p)));
+  const overflowOwners = new Set<string>();
+  if (unowned.size > 0) {
+    for (const schema of [s.before, s.after]) {
+      const rows = s.db.prepare(`SELECT name, pageno FROM dbstat(?) WHERE pagetype = 'overflow'`).all(schema) as Array<{ name: string; pageno: number }>;
+      for (const r of rows) if (unowned.has(r.pageno)) overflowOwners.add(r.name);
+    }
+  }
+  const plans = new Map<string, TablePlan>();
+  for (const [name, ea] of entriesBefore) {
+    const eb = entriesAfter.get(name);
+    if (ea.type !== 'table' || !eb || eb.type !== 'table' || ea.rootpage === 0) continue;
+    const ta = treesA.get(name);
+    const tb = treesB.get(name);
+    if (!ta || !tb || ea.rootpage !== eb.rootpage) {
+      plans.set(name, { changed: true });
+      continue;
+    }
+    const setA = new Set(ta.leaves);
+    const setB = new Set(tb.leaves);
+    const candA = ta.leaves.filter((p) => changed.has(p) || !setB.has(p));
+    const candB = tb.leaves.filter((p) => changed.has(p) || !setA.has(p));
+    const interiorChanged = [...ta.interior, ...tb.interior].some((p) => changed.has(p));
+    const overflowChanged = overflowOwners.has(name);
+    const isChanged = candA.length > 0 || candB.length > 0 || interiorChanged || overflowChanged;
+    if (!isChanged) {
+      plans.set(name, { changed: false });
+      continue;
+    }
+    if (overflowChanged) {
+      plans.set(name, { changed: true });
+      continue;
+    }
+    const buf = Buffer.alloc(a.pageSize);
+    try {
+      plans.set(name, {
+        changed: true,
+        candidates: {
+          before: ranges(a, candA, buf),
+          after: ranges(b, candB, buf),
+        },
+      });
+    } catch {
+      plans.set(name, { changed: true }); // an index-shaped (WITHOUT ROWID) tree: compare in full
+    }
+  }
+  return { tables: plans, pageCount: Math.max(a.pageCount, b.pageCount), changed: changed.size };
 }
 
 function ranges(src: PageSource, leaves: number[], buf: Buffer): RowidRange[] {

@@ -32,16 +32,29 @@ export class FilePageSource implements PageSource {
   pageCount: number;
   protected readonly fd: number;
 
-  constructor(readonly file: string) {
-    this.fd = openSync(file, 'r');
+  /** Whether close() closes the descriptor (not when it was lent by another thread). */
+  private readonly owned: boolean;
+
+  /** `fd`: a descriptor of `file` lent by another thread of this process, left open on close(). */
+  constructor(
+    readonly file: string,
+    fd?: number,
+  ) {
+    this.owned = fd === undefined;
+    this.fd = fd ?? openSync(file, 'r');
     try {
       const h = readHeader(this.fd);
       this.pageSize = h.pageSize;
       this.pageCount = h.pageCount;
     } catch (err) {
-      closeSync(this.fd);
+      if (this.owned) closeSync(this.fd);
       throw err;
     }
+  }
+
+  /** The descriptor, to lend to a worker thread (threads share descriptors; closing one drops locks). */
+  get descriptor(): number {
+    return this.fd;
   }
 
   read(pgno: number, buf: Buffer = Buffer.alloc(this.pageSize), offset = 0): Buffer {
@@ -57,7 +70,7 @@ export class FilePageSource implements PageSource {
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.owned) closeSync(this.fd);
   }
 }
 
@@ -69,14 +82,16 @@ export class FilePageSource implements PageSource {
 export class LivePageSource extends FilePageSource {
   readonly wal?: WalIndex;
   private readonly walFd?: number;
+  private readonly walOwned: boolean = false;
 
   /** `given`: an index read before (by another thread), so that both read the same commit; null: none. */
-  constructor(file: string, given?: WalIndex | null) {
-    super(file);
+  constructor(file: string, given?: WalIndex | null, lent?: { fd: number; walFd?: number }) {
+    super(file, lent?.fd);
     const wal = given === undefined ? readWal(`${file}-wal`, this.pageSize) : (given ?? undefined);
     if (wal && wal.frames.size > 0) {
       this.wal = wal;
-      this.walFd = openSync(`${file}-wal`, 'r');
+      this.walFd = lent?.walFd ?? openSync(`${file}-wal`, 'r');
+      this.walOwned = lent?.walFd === undefined;
       this.pageCount = wal.pageCount;
     }
   }
@@ -109,8 +124,13 @@ export class LivePageSource extends FilePageSource {
     return !now || now[0] !== this.wal.salts[0] || now[1] !== this.wal.salts[1];
   }
 
+  /** The -wal's descriptor, to lend to a worker thread. */
+  get walDescriptor(): number | undefined {
+    return this.walFd;
+  }
+
   override close(): void {
-    if (this.walFd !== undefined) closeSync(this.walFd);
+    if (this.walFd !== undefined && this.walOwned) closeSync(this.walFd);
     super.close();
   }
 }

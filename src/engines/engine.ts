@@ -45,9 +45,10 @@ export interface StagedRestore {
   /**
    * Put the staged copy in place of the live database atomically and check the result. On any failure
    * the live database is put back as it was before the call, then the error is thrown. Signals that
-   * arrive during the swap are held until the database is in a known state.
+   * arrive during the swap are held until the database is in a known state. `waitMs`: how long to keep
+   * trying when other connections keep the database busy (default 30 s).
    */
-  swap(): Promise<{ method: 'rename' | 'backup-api'; heldBy: string[] }>;
+  swap(opts?: { waitMs?: number }): Promise<{ method: 'rename' | 'backup-api'; heldBy: string[] }>;
   /** Remove the staged copy without touching the live database. Safe to call twice. */
   discard(): Promise<void>;
 }

@@ -9,11 +9,12 @@ export interface Holder {
 /**
  * The processes that have `file` open. `complete` is false when some processes could not be inspected
  * (another user's, without root): then the answer may miss holders and callers must assume the worst.
+ * Processes in other PID namespaces (other containers) are not visible here at all.
  */
 export async function processesHolding(file: string): Promise<{ holders: Holder[]; complete: boolean }> {
-  let target: string;
+  let target: { dev: number; ino: number };
   try {
-    target = await fs.realpath(file);
+    target = await fs.stat(file);
   } catch {
     return { holders: [], complete: true }; // nothing to hold
   }
@@ -34,12 +35,14 @@ export async function processesHolding(file: string): Promise<{ holders: Holder[
           fds = await fs.readdir(`/proc/${pidText}/fd`);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'EACCES' || code === 'EPERM') complete = false;
-          return; // ENOENT: the process ended meanwhile
+          if (code !== 'ENOENT' && code !== 'ESRCH') complete = false; // ENOENT: the process ended meanwhile
+          return;
         }
         for (const fd of fds) {
-          const link = await fs.readlink(`/proc/${pidText}/fd/${fd}`).catch(() => '');
-          if (link === target) {
+          // The file itself (device and inode), not its path: a process in another mount namespace, or
+          // one that opened it through a bind mount or a symlink, sees another path for the same file.
+          const st = await fs.stat(`/proc/${pidText}/fd/${fd}`).catch(() => undefined);
+          if (st && st.dev === target.dev && st.ino === target.ino) {
             const command = await fs
               .readFile(`/proc/${pidText}/cmdline`, 'utf8')
               .then((s) => s.split('\0').filter(Boolean).slice(0, 3).join(' '))

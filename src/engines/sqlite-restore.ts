@@ -1,7 +1,7 @@
 // Restoring a SQLite database: stage and verify the backup beside it, keep the old one, swap atomically.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, constants as fsc } from 'node:fs';
+import { promises as fs, constants as fsc, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { CheckLevel } from '../config.js';
 import { describeCause } from '../errors.js';
@@ -82,14 +82,22 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
       await checking.catch(() => undefined);
       throw new ChecksumMismatchError(req.sha256, actual);
     }
-    const keeping = req.keepOldAt && live ? keepOld(engine, req.keepOldAt).then((l) => ((linked = l), describeKept(engine, req.keepOldAt!, req.level, l))) : undefined;
+    let keptAs: BigIntStats | undefined;
+    const keeping =
+      req.keepOldAt && live
+        ? keepOld(engine, req.keepOldAt).then(async (l) => {
+            linked = l;
+            keptAs = await fs.stat(req.keepOldAt!, { bigint: true }); // before hashing: any later write shows
+            return describeKept(engine, req.keepOldAt!, req.level, l);
+          })
+        : undefined;
     keeping?.catch(() => undefined);
     const facts = await checking;
     const old = await keeping;
     return {
       facts,
       old,
-      swap: () => (linked ? swapOverLinked(target, staged, liveMode, facts, req.keepOldAt!) : swapIn(target, staged, liveMode, facts)),
+      swap: (opts) => (linked ? swapOverLinked(target, staged, liveMode, facts, req.keepOldAt!, keptAs!) : swapIn(target, staged, liveMode, facts, opts?.waitMs)),
       discard,
     };
   } catch (err) {
@@ -135,15 +143,18 @@ async function describeKept(engine: SqliteEngine, file: string, level: CheckLeve
  * If a process opened the database meanwhile, nothing is changed. If the check after the rename fails,
  * the old inode is renamed back from the store (the kept backup then has no file; the caller drops it).
  */
-async function swapOverLinked(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts, kept: string) {
+async function swapOverLinked(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts, kept: string, keptAs: BigIntStats) {
   const dir = path.dirname(target);
   const release = holdSignals();
   try {
     const { holders } = await processesHolding(target);
     const heldBy = holders.map((h) => `pid ${h.pid} (${h.command})`);
-    if (holders.length > 0 || (await fs.stat(`${target}-wal`).then((st) => st.size > 0).catch(() => false))) {
-      throw new OpenedMeanwhileError(heldBy);
-    }
+    // The kept file is still the live inode: it must be exactly what was hashed and checked.
+    const now = await fs.stat(kept, { bigint: true });
+    const changed = now.ino !== keptAs.ino || now.size !== keptAs.size || now.mtimeNs !== keptAs.mtimeNs || now.ctimeNs !== keptAs.ctimeNs;
+    const sideFiles = await Promise.all(['-wal', '-journal'].map((x) => fs.stat(`${target}${x}`).then((st) => st.size > 0 || x === '-journal').catch(() => false)));
+    if (holders.length > 0 || changed || sideFiles.some(Boolean)) throw new OpenedMeanwhileError(heldBy);
+    setJournalMode(staged, liveMode);
     await fs.rename(staged, target);
     await fsyncDir(dir);
     try {
@@ -171,14 +182,14 @@ async function swapOverLinked(target: string, staged: string, liveMode: string |
  * (sqlite.org/howtocorrupt.html §2.5), so the content goes in through SQLite's backup API instead: one
  * transaction on the live database, which other connections then see, or nothing at all.
  */
-async function swapIn(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts) {
+async function swapIn(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts, waitMs?: number) {
   const dir = path.dirname(target);
   const { holders, complete } = await processesHolding(target);
   const heldBy = holders.map((h) => `pid ${h.pid} (${h.command})`);
   const release = holdSignals();
   try {
     if (holders.length > 0 || !complete || !(await foldWal(target))) {
-      await restoreThroughBackupApi(staged, target);
+      await restoreThroughBackupApi(staged, target, facts, waitMs);
       return { method: 'backup-api' as const, heldBy };
     }
     const aside = path.join(dir, `.${path.basename(target)}.aside-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -188,10 +199,11 @@ async function swapIn(target: string, staged: string, liveMode: string | undefin
       kept = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        await restoreThroughBackupApi(staged, target); // no hard links here: the backup API needs none
+        await restoreThroughBackupApi(staged, target, facts, waitMs); // no hard links here: the backup API needs none
         return { method: 'backup-api' as const, heldBy };
       }
     }
+    setJournalMode(staged, liveMode);
     await fs.rename(staged, target);
     await fsyncDir(dir);
     try {
@@ -216,7 +228,7 @@ async function swapIn(target: string, staged: string, liveMode: string | undefin
  * the file that a renamed-in database could inherit (a stale -wal would be replayed onto it).
  */
 async function foldWal(target: string): Promise<boolean> {
-  if (!(await fs.stat(target).catch(() => undefined))) return true; // nothing there (the script deleted it)
+  if (!(await fs.stat(target).catch(() => undefined))) return clearOrphanedSideFiles(target);
   const db = new Database(target, { fileMustExist: true, timeout: 10_000 });
   try {
     if (db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
@@ -228,28 +240,75 @@ async function foldWal(target: string): Promise<boolean> {
   return walSize === 0 && !journal;
 }
 
-async function restoreThroughBackupApi(staged: string, target: string): Promise<void> {
-  const src = new Database(staged, { readonly: true, fileMustExist: true });
-  try {
-    // All pages in one step: a step-wise copy would restart on every commit of another connection.
-    await src.backup(target, { progress: () => 1 << 30 });
-  } finally {
-    src.close();
+/**
+ * Write the staged copy into the live database through SQLite's backup API: one transaction on it, which
+ * other connections then see. better-sqlite3 resolves even when the very first step found the database
+ * busy and copied nothing, so the result is checked (every page copied) and the copy retried with a
+ * growing pause for up to `waitMs`; then the restored database is checked like a renamed one.
+ */
+/**
+ * The database file is gone (the script deleted it) but its -wal or -journal may be left. Renaming a
+ * restored file in beside them would make SQLite replay (or roll back) the deleted database's pages onto
+ * it. If a process still holds them, we refuse; otherwise they belong to nothing any more and go.
+ */
+async function clearOrphanedSideFiles(target: string): Promise<boolean> {
+  for (const suffix of SIDE_FILES) {
+    const { holders, complete } = await processesHolding(`${target}${suffix}`);
+    if (holders.length > 0 || !complete) {
+      const who = holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ') || 'another process';
+      throw Object.assign(new Error(`the database file is gone but ${who} still has its ${suffix} open; stop it, then restore`), { code: 'EBUSY' });
+    }
   }
+  for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true });
+  return true;
 }
 
-/** A cheap check right after the swap: it opens, has the shape we verified, and gets its journal mode back. */
-function checkRestored(target: string, liveMode: string | undefined, facts: SnapshotFacts): void {
-  const db = new Database(target, { fileMustExist: true, timeout: 10_000 });
+async function restoreThroughBackupApi(staged: string, target: string, facts: SnapshotFacts, waitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    const src = new Database(staged, { readonly: true, fileMustExist: true });
+    let copied: { totalPages: number; remainingPages: number };
+    try {
+      // All pages in one step: a step-wise copy would restart on every commit of another connection.
+      copied = await src.backup(target, { progress: () => 1 << 30 });
+    } finally {
+      src.close();
+    }
+    if (copied.remainingPages === 0 && copied.totalPages === facts.pageCount) break;
+    if (Date.now() > deadline) {
+      throw Object.assign(new Error(`the database stayed busy for ${Math.round(waitMs / 1000)} s; nothing was written to it`), { code: 'SQLITE_BUSY' });
+    }
+    await new Promise((r) => setTimeout(r, pause));
+  }
+  checkRestored(target, undefined, facts);
+}
+
+/**
+ * A cheap check right after the swap: it opens read-only and has the shape we verified. Read-only, so
+ * that it needs no lock a client that opened the new file at once could hold. `_liveMode` is set on the
+ * staged copy before the rename (setJournalMode), where nobody else can see it.
+ */
+function checkRestored(target: string, _liveMode: string | undefined, facts: SnapshotFacts): void {
+  const db = new Database(target, { readonly: true, fileMustExist: true, timeout: 10_000 });
   try {
     const pageCount = db.pragma('page_count', { simple: true }) as number;
     if (pageCount !== facts.pageCount) {
       throw new Error(`restored file has ${pageCount} pages, the verified copy had ${facts.pageCount}`);
     }
     db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    if (liveMode === 'wal') db.pragma('journal_mode = WAL');
   } finally {
     db.close();
+  }
+}
+
+/** Give the staged copy the live database's journal mode (WAL stays WAL) before it is renamed in. */
+function setJournalMode(staged: string, liveMode: string | undefined): void {
+  if (liveMode !== 'wal') return;
+  const db = new Database(staged, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close(); // the last connection: its (empty) -wal and -shm go with it
   }
 }
 

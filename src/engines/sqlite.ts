@@ -158,14 +158,16 @@ async function verifyInWorkers(file: string, level: CheckLevel): Promise<Snapsho
 function inWorker<T>(file: string, level: CheckLevel, part: VerifyPart): Promise<T> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('../engines/sqlite-verify-worker.js', import.meta.url), { workerData: { file, level, part } });
+    let answered = false;
     worker.once('message', (msg: { ok: boolean; value?: T; error?: { message: string; code?: string; checkResult?: string } }) => {
+      answered = true;
       if (msg.ok) resolve(msg.value as T);
       else if (msg.error?.checkResult !== undefined) reject(new CheckFailedError(msg.error.checkResult));
       else reject(Object.assign(new Error(msg.error?.message ?? 'verify failed'), { code: msg.error?.code }));
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`verify worker exited with code ${code}`));
+      if (!answered) reject(new Error(`verify worker exited with code ${code} without an answer`));
     });
   });
 }

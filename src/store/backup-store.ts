@@ -137,7 +137,9 @@ export class BackupStore {
         const dir = path.join(dbDir, name);
         const sealed = await this.read(dir);
         if (sealed && (await isOwnFile(sealed))) {
-          await fs.rename(dir, path.join(dbDir, sealed.id)).catch(() => fs.rm(dir, { recursive: true, force: true }));
+          // A complete backup (perhaps the only copy of a database as it was before a restore): if it
+          // cannot be listed now, it stays where it is for the next run, never deleted.
+          await fs.rename(dir, path.join(dbDir, sealed.id)).catch(() => undefined);
           continue;
         }
         await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
