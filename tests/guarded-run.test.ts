@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { integrityOf, rollbackLine, rowsOf, runCli, tempProject } from './helpers/cli.js';
 import { createHash } from 'node:crypto';
@@ -41,5 +41,21 @@ describe('a guarded run', () => {
     expect(run.code).toBe(0);
     const [entry] = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout);
     expect(entry.backups).toHaveLength(1);
+  });
+
+  it('finds its config under a "safe-run" key of package.json, from a subdirectory, with paths relative to it', async () => {
+    const p = tempProject();
+    projects.push(p);
+    rmSync(path.join(p.dir, 'safe-run.config.json'));
+    writeFileSync(
+      path.join(p.dir, 'package.json'),
+      JSON.stringify({ name: 'app', 'safe-run': { databases: [{ name: 'main', url: 'data/app.db' }], backupDir: 'var/backups' } }),
+    );
+    mkdirSync(path.join(p.dir, 'scripts', 'deep'), { recursive: true });
+    const run = await runCli(['--', 'true'], { cwd: path.join(p.dir, 'scripts', 'deep') });
+    expect(run.code, run.stderr).toBe(0);
+    const [backup] = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout);
+    expect(backup).toMatchObject({ database: 'main', source: p.dbPath });
+    expect(backup.path.startsWith(path.join(p.dir, 'var', 'backups') + path.sep)).toBe(true);
   });
 });
