@@ -28,11 +28,6 @@ export const RESTORE_OPTIONS = {
   'dry-run': { type: 'boolean', short: 'n' },
 } as const satisfies OptionSpec;
 
-export interface Parsed<V> {
-  values: V;
-  positionals: string[];
-}
-
 export function parse<O extends OptionSpec>(args: string[], options: O, command: string): ParseResult<O> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });

@@ -31,8 +31,3 @@ export function compactSummary(d: DatabaseDiff): string {
   }
   return `${d.database}: ${parts.length ? parts.join(' · ') : 'no changes'}`;
 }
-
-/** The total of changed rows, for "nothing changed" decisions. */
-export function changedRows(d: DatabaseDiff): number {
-  return d.tables.reduce((sum, t) => sum + t.inserted + t.deleted + t.updated, 0);
-}

@@ -144,7 +144,6 @@ async function describeKept(engine: SqliteEngine, file: string, level: CheckLeve
  * the old inode is renamed back from the store (the kept backup then has no file; the caller drops it).
  */
 async function swapOverLinked(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts, kept: string, keptAs: BigIntStats) {
-  const dir = path.dirname(target);
   const release = holdSignals();
   try {
     const { holders } = await processesHolding(target);
@@ -154,17 +153,7 @@ async function swapOverLinked(target: string, staged: string, liveMode: string |
     const changed = now.ino !== keptAs.ino || now.size !== keptAs.size || now.mtimeNs !== keptAs.mtimeNs || now.ctimeNs !== keptAs.ctimeNs;
     const sideFiles = await Promise.all(['-wal', '-journal'].map((x) => fs.stat(`${target}${x}`).then((st) => st.size > 0 || x === '-journal').catch(() => false)));
     if (holders.length > 0 || changed || sideFiles.some(Boolean)) throw new OpenedMeanwhileError(heldBy);
-    setJournalMode(staged, liveMode);
-    await fs.rename(staged, target);
-    await fsyncDir(dir);
-    try {
-      checkRestored(target, liveMode, facts);
-    } catch (err) {
-      await fs.rename(kept, target);
-      for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true }).catch(() => undefined);
-      await fsyncDir(dir);
-      throw err;
-    }
+    await renameIn(target, staged, liveMode, facts, kept);
     // The old inode now lives only in the store: make it private like every backup.
     await fs.chmod(kept, 0o600).catch(() => undefined);
     return { method: 'rename' as const, heldBy };
@@ -203,23 +192,33 @@ async function swapIn(target: string, staged: string, liveMode: string | undefin
         return { method: 'backup-api' as const, heldBy };
       }
     }
-    setJournalMode(staged, liveMode);
-    await fs.rename(staged, target);
-    await fsyncDir(dir);
-    try {
-      checkRestored(target, liveMode, facts);
-    } catch (err) {
-      if (kept) await fs.rename(aside, target);
-      else await fs.rm(target, { force: true });
-      for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true }).catch(() => undefined);
-      await fsyncDir(dir);
-      throw err;
-    }
+    await renameIn(target, staged, liveMode, facts, kept ? aside : undefined);
     if (kept) await fs.rm(aside, { force: true });
     return { method: 'rename' as const, heldBy };
   } finally {
     await fs.rm(staged, { force: true }).catch(() => undefined);
     release();
+  }
+}
+
+/**
+ * The one atomic step of a swap: give the staged copy the live journal mode, rename it over `target`,
+ * check it. If the check fails, the old file (a hard link at `oldAt`, or none when there was no database)
+ * is renamed back, also in one step, and the side files the new file may have grown are removed.
+ */
+async function renameIn(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts, oldAt: string | undefined) {
+  const dir = path.dirname(target);
+  setJournalMode(staged, liveMode);
+  await fs.rename(staged, target);
+  await fsyncDir(dir);
+  try {
+    checkRestored(target, liveMode, facts);
+  } catch (err) {
+    if (oldAt) await fs.rename(oldAt, target);
+    else await fs.rm(target, { force: true });
+    for (const suffix of SIDE_FILES) await fs.rm(`${target}${suffix}`, { force: true }).catch(() => undefined);
+    await fsyncDir(dir);
+    throw err;
   }
 }
 

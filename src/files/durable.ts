@@ -95,13 +95,3 @@ export function processIsAlive(pid: number): boolean {
   }
   return true;
 }
-
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
