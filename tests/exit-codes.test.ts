@@ -2,6 +2,7 @@
 // arguments, environment and working directory pass through; safe-run's own failures are 125, and
 // the other subcommands' usage and config errors are 2.
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURES, runCli, startCli, tempProject } from './helpers/cli.js';
@@ -39,11 +40,25 @@ async function waitForFile(file: string, ms = 20_000): Promise<void> {
   throw new Error(`${file} did not appear within ${ms} ms`);
 }
 
+/**
+ * The end of a started CLI. If it has not ended after 30 s, it is killed and the promise rejects with
+ * what it printed and the processes it left, so that a hang says where it hung.
+ */
 function closed(child: ReturnType<typeof startCli>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const tree = spawnSync('ps', ['-o', 'pid,ppid,stat,args', '--ppid', String(child.pid), '-p', String(child.pid)], { encoding: 'utf8' }).stdout;
+      child.kill('SIGKILL');
+      reject(new Error(`safe-run did not end within 30 s; its stderr:\n${stderr}\nprocesses:\n${tree}`));
+    }, 30_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
 }
 
 describe.concurrent('the exit code of a guarded run', () => {
