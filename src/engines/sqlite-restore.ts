@@ -7,10 +7,12 @@ import type { CheckLevel } from '../config.js';
 import { describeCause } from '../errors.js';
 import { fsyncDir, fsyncPath, tempName } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
-import type { KeptDatabase, SnapshotFacts, StagedRestore } from './engine.js';
+import { RestorePlaceError, type KeptDatabase, type SnapshotFacts, type StagedRestore } from './engine.js';
 import { holdSignals } from './hold-signals.js';
 import { processesHolding } from './open-handles.js';
 import type { SqliteEngine } from './sqlite.js';
+import { linkAt } from './sqlite-target.js';
+import { WalPageSizeError } from './sqlite-wal-page-size.js';
 
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
@@ -54,24 +56,29 @@ export interface StageRequest {
 export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest): Promise<StagedRestore> {
   const target = engine.location;
   const dir = path.dirname(target);
-  await fs.access(dir, fsc.W_OK).catch((err) => {
-    throw Object.assign(new Error(`cannot write to ${dir}: ${describeCause(err)}`), { cause: err, code: (err as NodeJS.ErrnoException).code });
-  });
+  const beside = (err: unknown) => {
+    throw err instanceof RestorePlaceError ? err : new RestorePlaceError('beside', dir, err);
+  };
+  await fs.access(dir, fsc.W_OK).catch(beside);
   const staged = path.join(dir, tempName(path.basename(target)));
-  const live = await fs.stat(target).catch(() => undefined);
+  // Not followed: a link at the path is not the database the backup was taken of (see swapIn).
+  const found = await fs.lstat(target).catch(() => undefined);
+  const live = found?.isFile() ? found : undefined;
   let linked = false;
   const discard = async () => {
     for (const suffix of ['', ...SIDE_FILES]) await fs.rm(`${staged}${suffix}`, { force: true });
   };
   try {
-    await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
-    // The restored file keeps the live file's owner and mode, not the backup's 0600.
-    if (live) {
-      await fs.chmod(staged, live.mode & 0o7777);
-      if (process.getuid?.() === 0) await fs.chown(staged, live.uid, live.gid);
-    }
-    await fsyncPath(staged);
-    const liveMode = live ? await journalModeOf(target) : undefined;
+    await (async () => {
+      await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
+      // The restored file keeps the live file's owner and mode, not the backup's 0600.
+      if (live) {
+        await fs.chmod(staged, live.mode & 0o7777);
+        if (process.getuid?.() === 0) await fs.chown(staged, live.uid, live.gid);
+      }
+      await fsyncPath(staged);
+    })().catch(beside);
+    const liveMode = live ? (await headerOf(target)).journalMode : undefined;
     // Checking the staged copy checks the backup too: if its sha256 matches, they are the same bytes.
     // The live database is only touched (its -wal folded in, to keep it) once the sha256 has matched,
     // so a damaged backup is refused with the live database exactly as it was.
@@ -85,11 +92,17 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     let keptAs: BigIntStats | undefined;
     const keeping =
       req.keepOldAt && live
-        ? keepOld(engine, req.keepOldAt).then(async (l) => {
-            linked = l;
-            keptAs = await fs.stat(req.keepOldAt!, { bigint: true }); // before hashing: any later write shows
-            return describeKept(engine, req.keepOldAt!, req.level, l);
-          })
+        ? keepOld(engine, req.keepOldAt)
+            .then(async (l) => {
+              linked = l;
+              keptAs = await fs.stat(req.keepOldAt!, { bigint: true }); // before hashing: any later write shows
+              return describeKept(engine, req.keepOldAt!, req.level, l);
+            })
+            .catch((err) => {
+              throw err instanceof RestorePlaceError || (err as { code?: string }).code === 'SQLITE_BUSY'
+                ? err
+                : new RestorePlaceError('store', path.dirname(req.keepOldAt!), err);
+            })
         : undefined;
     keeping?.catch(() => undefined);
     const facts = await checking;
@@ -110,10 +123,14 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
 async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
   const target = engine.location;
   const { holders, complete } = await processesHolding(target);
-  if (holders.length === 0 && complete && (await foldWal(target))) {
+  // Only a file with no other name: a second name (`ln app.db alias.db`) would keep writing into the
+  // kept "backup", and the swap would leave that name pointing at it.
+  const single = (await fs.stat(target)).nlink === 1;
+  if (single && holders.length === 0 && complete && (await foldWal(target))) {
     try {
       await fs.link(target, dest);
-      return true;
+      if ((await fs.stat(dest)).nlink === 2) return true;
+      await fs.rm(dest, { force: true }); // linked by someone else meanwhile: copy it below
     } catch {
       // another file system, or no hard links: copy it below
     }
@@ -150,12 +167,15 @@ async function swapOverLinked(target: string, staged: string, liveMode: string |
     const heldBy = holders.map((h) => `pid ${h.pid} (${h.command})`);
     // The kept file is still the live inode: it must be exactly what was hashed and checked.
     const now = await fs.stat(kept, { bigint: true });
-    const changed = now.ino !== keptAs.ino || now.size !== keptAs.size || now.mtimeNs !== keptAs.mtimeNs || now.ctimeNs !== keptAs.ctimeNs;
+    const atPath = await fs.lstat(target, { bigint: true }).catch(() => undefined);
+    const changed =
+      now.ino !== keptAs.ino || now.size !== keptAs.size || now.mtimeNs !== keptAs.mtimeNs || now.ctimeNs !== keptAs.ctimeNs || atPath?.ino !== keptAs.ino;
     const sideFiles = await Promise.all(['-wal', '-journal'].map((x) => fs.stat(`${target}${x}`).then((st) => st.size > 0 || x === '-journal').catch(() => false)));
     if (holders.length > 0 || changed || sideFiles.some(Boolean)) throw new OpenedMeanwhileError(heldBy);
     await renameIn(target, staged, liveMode, facts, kept);
-    // The old inode now lives only in the store: make it private like every backup.
-    await fs.chmod(kept, 0o600).catch(() => undefined);
+    // The old inode now lives only in the store (unless it was given another name meanwhile): make it
+    // private like every backup.
+    if ((await fs.stat(kept)).nlink === 1) await fs.chmod(kept, 0o600).catch(() => undefined);
     return { method: 'rename' as const, heldBy };
   } finally {
     await fs.rm(staged, { force: true }).catch(() => undefined);
@@ -173,28 +193,33 @@ async function swapOverLinked(target: string, staged: string, liveMode: string |
  */
 async function swapIn(target: string, staged: string, liveMode: string | undefined, facts: SnapshotFacts, waitMs?: number) {
   const dir = path.dirname(target);
-  const { holders, complete } = await processesHolding(target);
+  // A symbolic link at the path was made after the backup (its path was recorded resolved): it is
+  // replaced like a deleted file, by renaming over the link itself. Nothing opens, checkpoints or
+  // writes through it, so its target stays exactly as it is.
+  const replacedLink = await linkAt(target);
+  const { holders, complete } = replacedLink ? { holders: [], complete: true } : await processesHolding(target);
   const heldBy = holders.map((h) => `pid ${h.pid} (${h.command})`);
   const release = holdSignals();
   try {
-    if (holders.length > 0 || !complete || !(await foldWal(target))) {
-      await restoreThroughBackupApi(staged, target, facts, waitMs);
+    const settled = replacedLink ? await clearOrphanedSideFiles(target) : await foldWal(target);
+    if (holders.length > 0 || !complete || !settled) {
+      await restoreThroughBackupApi(staged, target, facts, waitMs, heldBy);
       return { method: 'backup-api' as const, heldBy };
     }
     const aside = path.join(dir, `.${path.basename(target)}.aside-${process.pid}-${randomBytes(4).toString('hex')}`);
     let kept = false;
     try {
-      await fs.link(target, aside);
+      await fs.link(target, aside); // link(2) does not follow a symbolic link: a link is kept as a link
       kept = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        await restoreThroughBackupApi(staged, target, facts, waitMs); // no hard links here: the backup API needs none
+        await restoreThroughBackupApi(staged, target, facts, waitMs, heldBy); // no hard links here: the backup API needs none
         return { method: 'backup-api' as const, heldBy };
       }
     }
     await renameIn(target, staged, liveMode, facts, kept ? aside : undefined);
     if (kept) await fs.rm(aside, { force: true });
-    return { method: 'rename' as const, heldBy };
+    return { method: 'rename' as const, heldBy, replacedLink };
   } finally {
     await fs.rm(staged, { force: true }).catch(() => undefined);
     release();
@@ -262,7 +287,12 @@ async function clearOrphanedSideFiles(target: string): Promise<boolean> {
   return true;
 }
 
-async function restoreThroughBackupApi(staged: string, target: string, facts: SnapshotFacts, waitMs = 30_000): Promise<void> {
+async function restoreThroughBackupApi(staged: string, target: string, facts: SnapshotFacts, waitMs = 30_000, heldBy: string[] = []): Promise<void> {
+  const live = await headerOf(target);
+  // SQLite's backup API cannot change the page size of a WAL database (SQLITE_READONLY): say so first.
+  if (live.journalMode === 'wal' && facts.pageSize && live.pageSize !== facts.pageSize) {
+    throw new WalPageSizeError(facts.pageSize, live.pageSize, heldBy);
+  }
   const deadline = Date.now() + waitMs;
   for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
     const src = new Database(staged, { readonly: true, fileMustExist: true });
@@ -311,13 +341,17 @@ function setJournalMode(staged: string, liveMode: string | undefined): void {
   }
 }
 
-/** The journal mode recorded in a database file's header: "wal" when bytes 18-19 are 2, else "delete". */
-async function journalModeOf(file: string): Promise<string> {
+/**
+ * From a database file's header: the journal mode ("wal" when bytes 18-19 are 2, else "delete") and
+ * the page size (bytes 16-17, big-endian; 1 means 65536).
+ */
+async function headerOf(file: string): Promise<{ journalMode: string; pageSize: number }> {
   const fh = await fs.open(file, 'r');
   try {
     const buf = Buffer.alloc(20);
     await fh.read(buf, 0, 20, 0);
-    return buf[18] === 2 && buf[19] === 2 ? 'wal' : 'delete';
+    const size = buf.readUInt16BE(16);
+    return { journalMode: buf[18] === 2 && buf[19] === 2 ? 'wal' : 'delete', pageSize: size === 1 ? 65536 : size };
   } finally {
     await fh.close();
   }
