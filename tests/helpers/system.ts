@@ -1,9 +1,9 @@
 // What tests need from the machine itself: small tmpfs mounts (a full disk), the unprivileged user, file hashes.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { binForNobody, runProcess, type CliResult } from './cli.js';
+import { binForNobody, ROOT, runProcess, type CliResult } from './cli.js';
 
 const mounted: string[] = [];
 
@@ -38,4 +38,18 @@ export function runAsNobody(args: string[], cwd: string): Promise<CliResult> {
 
 export function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+const sqlite = path.join(ROOT, 'node_modules', 'better-sqlite3');
+
+/**
+ * A node process that opens `file` as `db` and runs `code` (which prints "ready" once it holds what it
+ * should): an application keeping the database open. `ready` resolves on that line.
+ */
+export function holdOpen(file: string, code: string) {
+  const child = spawn(process.execPath, ['-e', `const D=require(${JSON.stringify(sqlite)});const db=new D(${JSON.stringify(file)});${code}`], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const ready = new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
+  return { child, ready, done: new Promise((r) => child.on('exit', r)) };
 }

@@ -1,4 +1,5 @@
 // What rollback and restore share: the question, the preview, running the restore, printing the outcome.
+import { lstatSync } from 'node:fs';
 import { restoreBackups, type RestoreRequest } from '../../core/restore.js';
 import type { Context } from '../../core/context.js';
 import { describeCause, SafeRunError } from '../../errors.js';
@@ -8,7 +9,7 @@ import type { Backup } from '../../store/manifest.js';
 import { paintFor } from '../render/colour.js';
 import { confirmByTyping } from '../render/confirm.js';
 import { eventRenderer } from '../render/events.js';
-import { when } from '../render/format.js';
+import { shortPath, when } from '../render/format.js';
 import { runJson } from '../render/json.js';
 import { canPrompt } from '../setup.js';
 
@@ -51,6 +52,20 @@ export function confirmWord(databases: string[]): string {
 export function safetyLine(databases: string[]): string {
   const unique = [...new Set(databases)];
   return `a safety backup of ${unique.join(', ')} as ${unique.length === 1 ? 'it is' : 'they are'} now is taken first`;
+}
+
+/** The safety line for one restore onto `target`: with no file there (--into a new file), nothing is kept. */
+export function safetyLineFor(database: string, target: string, cwd: string): string {
+  const st = lstatOrUndefined(target);
+  return st?.isFile() ? safetyLine([database]) : `no safety backup: there is no database file at ${shortPath(target, cwd)} now, so there is nothing to keep`;
+}
+
+function lstatOrUndefined(file: string) {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Restore, render the core's events, then a summary and the command that undoes it. */
