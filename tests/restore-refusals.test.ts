@@ -120,7 +120,7 @@ describe('a restore', () => {
     const rb = await runCli(['restore', id, '--into', 'data/new.db', '--yes'], { cwd: p.dir });
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stderr).not.toMatch(/safety backup .* is taken first/);
-    expect(rb.stderr).toMatch(/no safety backup: there is no database file at data\/new\.db/);
+    expect(rb.stderr).toMatch(/no safety backup of app: there is no database file at data\/new\.db/);
   });
 
   it('shows the first real complaint of a failed integrity check, not its "*** in database main ***" heading', async () => {

@@ -1,6 +1,7 @@
 // What a failed restore says: the real cause (the backup, the disk, a link, a busy database) and its fix.
 import { RestorePlaceError } from '../engines/engine.js';
-import { ChecksumMismatchError, OpenedMeanwhileError } from '../engines/sqlite-restore.js';
+import { ChecksumMismatchError } from '../engines/sqlite-restore.js';
+import { OpenedMeanwhileError } from '../engines/sqlite-swap.js';
 import { CheckFailedError, summariseCheck } from '../engines/sqlite-facts.js';
 import { LinkInPathError } from '../engines/sqlite-target.js';
 import { WalPageSizeError } from '../engines/sqlite-wal-page-size.js';

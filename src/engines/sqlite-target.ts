@@ -43,8 +43,8 @@ export async function prepareRestoreDir(file: string): Promise<void> {
   }
 }
 
-/** The target of a symbolic link now at `file`, or undefined when it is a regular file or nothing. */
+/** Where a symbolic link now at `file` points (absolute, for messages), or undefined when there is none. */
 export async function linkAt(file: string): Promise<string | undefined> {
   const st = await fs.lstat(file).catch(() => undefined);
-  return st?.isSymbolicLink() ? fs.readlink(file) : undefined;
+  return st?.isSymbolicLink() ? path.resolve(path.dirname(file), await fs.readlink(file)) : undefined;
 }

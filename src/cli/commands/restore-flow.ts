@@ -54,10 +54,17 @@ export function safetyLine(databases: string[]): string {
   return `a safety backup of ${unique.join(', ')} as ${unique.length === 1 ? 'it is' : 'they are'} now is taken first`;
 }
 
-/** The safety line for one restore onto `target`: with no file there (--into a new file), nothing is kept. */
-export function safetyLineFor(database: string, target: string, cwd: string): string {
-  const st = lstatOrUndefined(target);
-  return st?.isFile() ? safetyLine([database]) : `no safety backup: there is no database file at ${shortPath(target, cwd)} now, so there is nothing to keep`;
+/**
+ * What protects each database from the restore: a safety backup where there is a database file at the
+ * target now; none where there is not (`--into` a new file, a file the script deleted or made a link).
+ */
+export function safetyLines(targets: Array<{ database: string; target: string }>, cwd: string): string[] {
+  const kept = [...new Set(targets.filter((t) => lstatOrUndefined(t.target)?.isFile()).map((t) => t.database))];
+  const none = targets.filter((t) => !lstatOrUndefined(t.target)?.isFile());
+  return [
+    ...(kept.length ? [safetyLine(kept)] : []),
+    ...none.map((t) => `no safety backup of ${t.database}: there is no database file at ${shortPath(t.target, cwd)} now, so there is nothing to keep`),
+  ];
 }
 
 function lstatOrUndefined(file: string) {
@@ -84,7 +91,7 @@ export async function performRestore(ctx: Context, req: Omit<RestoreRequest, 'on
     process.stderr.write(`${c.green('restored')}  ${b.database} to its state of ${when(b.createdAt)} (backup ${shortId(b.id)}, ${b.kind})\n`);
   }
   if (record.rollbackCommand) process.stderr.write(`${c.bold('undo this restore:')} ${record.rollbackCommand}\n`);
-  else process.stderr.write(`(the database did not exist before, so there is nothing to undo to)\n`);
+  else process.stderr.write(`(there was no database file at its path before, so there is nothing to undo to)\n`);
   return record;
 }
 
@@ -111,6 +118,10 @@ export function restorePreview(ctx: Context): RestorePreview {
       mod = undefined;
     }
     if (typeof mod?.describeRestorePreview !== 'function') return ['preview not available (this build has no diff)'];
+    // The preview reads the live database: never through a link made after the backup (its target is another file).
+    if (lstatOrUndefined(backup.source)?.isSymbolicLink()) {
+      return [`preview not available: ${shortPath(backup.source, ctx.cwd)} is now a symbolic link, which the restore replaces`];
+    }
     try {
       return await mod.describeRestorePreview(ctx, backup);
     } catch (err) {

@@ -69,7 +69,7 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         stream.write(`${label}  ${event.database} ${c.green('restored')} in ${duration(event.ms)}${how}\n`);
         if (event.replacedLink) {
           stream.write(
-            `${' '.repeat('safe-run'.length)}  ${shortPath(event.target, cwd)} was a symbolic link to ${event.replacedLink}, made after the backup: the link was replaced, ${event.replacedLink} was not touched\n`,
+            `${' '.repeat('safe-run'.length)}  ${shortPath(event.target, cwd)} was a symbolic link to ${shortPath(event.replacedLink, cwd)}, made after the backup: the link was replaced, its target was not touched\n`,
           );
         }
         break;
