@@ -1,23 +1,14 @@
 // Restores in the awkward states real databases are found in: busy readers, a deleted file with its -wal left.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, ROOT, rowsOf, runCli, tempProject } from './helpers/cli.js';
+import { holdOpen } from './helpers/system.js';
 
 const projects: Array<{ cleanup: () => void }> = [];
 afterEach(() => projects.splice(0).forEach((p) => p.cleanup()));
 
 const sqlite = path.join(ROOT, 'node_modules', 'better-sqlite3');
-
-/** A node process running `code` with `db` bound to a connection to `file`; resolves when it prints "ready". */
-function holder(file: string, code: string) {
-  const child = spawn(process.execPath, ['-e', `const D=require(${JSON.stringify(sqlite)});const db=new D(${JSON.stringify(file)});${code}`], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
-  return { child, ready, done: new Promise((r) => child.on('exit', r)) };
-}
 
 describe('a restore', () => {
   it('waits for a reader holding the database (rollback journal) and really restores, through the backup API', async () => {
@@ -27,7 +18,7 @@ describe('a restore', () => {
     expect((await runCli(['--', 'sqlite3', p.dbPath, 'DELETE FROM users WHERE id > 10'], { cwd: p.dir })).code).toBe(0);
     // A reader keeps a read transaction open for 1.5 s (its shared lock stops any writer), then ends it
     // and keeps the connection open.
-    const h = holder(p.dbPath, `db.exec('BEGIN');db.prepare('SELECT count(*) FROM users').get();console.log('ready');setTimeout(()=>{db.exec('COMMIT');},1500);setTimeout(()=>{},4000);`);
+    const h = holdOpen(p.dbPath, `db.exec('BEGIN');db.prepare('SELECT count(*) FROM users').get();console.log('ready');setTimeout(()=>{db.exec('COMMIT');},1500);setTimeout(()=>{},4000);`);
     await h.ready;
     const rb = await runCli(['rollback', 'last', '--yes'], { cwd: p.dir });
     expect(rb.code, rb.stderr).toBe(0);
@@ -58,7 +49,7 @@ describe('a restore', () => {
     projects.push(p);
     expect((await runCli(['--', 'sqlite3', p.dbPath, 'DELETE FROM users WHERE id > 10'], { cwd: p.dir })).code).toBe(0);
     const now = rowsOf(p.dbPath);
-    const h = holder(p.dbPath, `db.exec('BEGIN');db.prepare('SELECT count(*) FROM users').get();console.log('ready');setTimeout(()=>{},20000);`);
+    const h = holdOpen(p.dbPath, `db.exec('BEGIN');db.prepare('SELECT count(*) FROM users').get();console.log('ready');setTimeout(()=>{},20000);`);
     await h.ready;
     const rb = await runCli(['rollback', 'last', '--yes', '--wait', '2'], { cwd: p.dir });
     h.child.kill();

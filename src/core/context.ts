@@ -50,7 +50,7 @@ export async function openEngines(databases: DatabaseConfig[]): Promise<Engine[]
   return engines;
 }
 
-/** The engine for a backup's own source, or for the path given with --into. */
-export async function engineForBackup(name: string, location: string): Promise<Engine> {
-  return SqliteEngine.open(name, location);
+/** The engine for a backup's own source (as recorded, see atRecordedPath), or for the path given with --into. */
+export async function engineForBackup(name: string, source: string, into?: string): Promise<Engine> {
+  return into ? SqliteEngine.open(name, into) : SqliteEngine.atRecordedPath(name, source);
 }

@@ -11,6 +11,15 @@ export type GuardEvent =
   | { type: 'restore-start'; database: string; backupId: string; target: string; size: number }
   | { type: 'restore-verified'; database: string; ms: number }
   | { type: 'safety-kept'; database: string; backup: Backup; how: 'link' | 'copy'; verified: boolean }
-  | { type: 'restore-done'; database: string; method: string; ms: number; heldBy: string[] };
+  | {
+      type: 'restore-done';
+      database: string;
+      method: string;
+      ms: number;
+      heldBy: string[];
+      target: string;
+      /** What a symbolic link found at `target` (made after the backup) pointed at; the link was replaced. */
+      replacedLink?: string;
+    };
 
 export type EventSink = (event: GuardEvent) => void;

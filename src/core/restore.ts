@@ -1,8 +1,6 @@
 // Restore: verify the backup and keep the database as it is now → swap → check; put it back on any failure.
 import { promises as fs } from 'node:fs';
 import type { Engine, StagedRestore } from '../engines/engine.js';
-import { ChecksumMismatchError, OpenedMeanwhileError } from '../engines/sqlite-restore.js';
-import { CheckFailedError, summariseCheck } from '../engines/sqlite-facts.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';
 import type { PendingBackup } from '../store/backup-store.js';
@@ -13,6 +11,8 @@ import { toRef } from './backup-ref.js';
 import { engineForBackup, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
+import { checkAgainstLog } from './backup-identity.js';
+import { stageRefused, swapFailed, targetRefused } from './restore-errors.js';
 import { rollbackCommand } from './rollback-command.js';
 import { startRecord } from './run-identity.js';
 
@@ -48,7 +48,9 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     throw new SafeRunError('usage', '--into takes a single backup', { hint: 'restore one backup at a time with --into' });
   }
   const targets: Target[] = [];
+  const runs = await ctx.log.runs();
   for (const backup of req.backups) {
+    checkAgainstLog(backup, runs);
     await fs.access(backup.path).catch(() => {
       throw new SafeRunError('restore', `backup ${backup.id} of ${backup.database} has no file any more (${backup.path})`, {
         stage: 'restore',
@@ -57,7 +59,11 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         hint: 'nothing was changed; pick another backup with: safe-run list',
       });
     });
-    targets.push({ backup, engine: await engineForBackup(backup.database, req.into ?? backup.source) });
+    const engine = await engineForBackup(backup.database, backup.source, req.into);
+    await engine.prepareRestore().catch((err) => {
+      throw targetRefused(backup, engine.location, err);
+    });
+    targets.push({ backup, engine });
   }
   const locks = req.locksHeld
     ? undefined
@@ -93,7 +99,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         });
       });
       t.staged = await t.engine.stageRestore(t.backup.path, t.backup.sha256, ctx.config.check, t.pending.dataPath).catch((err) => {
-        throw refused(t, err);
+        throw stageRefused(t.backup, ctx.store.root, err);
       });
       emit({ type: 'restore-verified', database: t.backup.database, ms: Date.now() - t0 });
       const old = t.staged.old;
@@ -128,15 +134,8 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     releaseSignals = holdSignals();
     for (const t of targets) {
       const t0 = Date.now();
-      const { method, heldBy } = await t.staged!.swap({ waitMs: req.waitMs }).catch((err) => {
-        const why = err instanceof OpenedMeanwhileError ? err.message : `${describeCause(err)}; the database was put back as it was`;
-        throw new SafeRunError('restore', `restoring ${t.backup.database} failed: ${why}`, {
-          stage: 'swap',
-          database: t.backup.database,
-          backupId: t.backup.id,
-          hint: 'nothing was lost; check free space and permissions beside the database, then try again',
-          cause: err,
-        });
+      const { method, heldBy, replacedLink } = await t.staged!.swap({ waitMs: req.waitMs }).catch((err) => {
+        throw swapFailed(t.backup, err);
       });
       t.swapped = true;
       if (t.pending && !t.safety) {
@@ -145,7 +144,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
       }
       const entry = record.restored!.find((r) => r.backupId === t.backup.id);
       if (entry) entry.method = method;
-      emit({ type: 'restore-done', database: t.backup.database, method, ms: Date.now() - t0, heldBy });
+      emit({ type: 'restore-done', database: t.backup.database, method, ms: Date.now() - t0, heldBy, target: t.engine.location, replacedLink });
     }
   } catch (err) {
     await putBack(ctx, targets);
@@ -196,21 +195,4 @@ async function putBack(ctx: Context, targets: Target[]): Promise<void> {
       // The safety backup stays in the store; the error the caller sees names the database.
     }
   }
-}
-
-function refused(t: Target, err: unknown): SafeRunError {
-  if (err instanceof SafeRunError) return err;
-  const what =
-    err instanceof ChecksumMismatchError
-      ? `its sha256 does not match the one recorded (${err.message})`
-      : err instanceof CheckFailedError
-        ? `it fails the integrity check (${summariseCheck(err.result)})`
-        : describeCause(err);
-  return new SafeRunError('restore', `refusing to restore backup ${t.backup.id} of ${t.backup.database}: ${what}`, {
-    stage: 'verify',
-    database: t.backup.database,
-    backupId: t.backup.id,
-    hint: 'the live database was not touched; pick another backup with: safe-run list',
-    cause: err,
-  });
 }

@@ -48,9 +48,27 @@ export interface StagedRestore {
    * arrive during the swap are held until the database is in a known state. `waitMs`: how long to keep
    * trying when other connections keep the database busy (default 30 s).
    */
-  swap(opts?: { waitMs?: number }): Promise<{ method: 'rename' | 'backup-api'; heldBy: string[] }>;
+  swap(opts?: { waitMs?: number }): Promise<{ method: 'rename' | 'backup-api'; heldBy: string[]; replacedLink?: string }>;
   /** Remove the staged copy without touching the live database. Safe to call twice. */
   discard(): Promise<void>;
+}
+
+/**
+ * A restore step could not write where it had to: `beside` the live database (the staged copy) or in
+ * the `store` (the database as it is now). Says where, so that the message blames the disk or the
+ * permissions there, not the backup. `code` is the cause's (ENOSPC, EACCES, SQLITE_BUSY, …).
+ */
+export class RestorePlaceError extends Error {
+  readonly code?: string;
+  constructor(
+    readonly place: 'beside' | 'store',
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'RestorePlaceError';
+    this.code = (cause as { code?: string } | undefined)?.code;
+  }
 }
 
 export interface Engine {
@@ -102,4 +120,10 @@ export interface Engine {
    * side by side with the copy.
    */
   stageRestore(backupFile: string, sha256: string, level: CheckLevel, keepOldAt?: string): Promise<StagedRestore>;
+
+  /**
+   * Make the place a restore writes to ready, before it is locked: create directories that are gone,
+   * and reject (LinkInPathError) when one of them is now a link that was not there at backup time.
+   */
+  prepareRestore(): Promise<void>;
 }

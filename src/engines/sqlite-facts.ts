@@ -13,8 +13,10 @@ export class CheckFailedError extends Error {
 
 /** The first complaint of an integrity check, on one line, at most 160 characters. */
 export function summariseCheck(result: string): string {
-  const first = result.split(/;\s*|\n/)[0] ?? result;
-  const more = result.split(/;\s*|\n/).length - 1;
+  // "*** in database main ***" heads SQLite's b-tree complaints: a label, not a complaint.
+  const lines = result.split(/;\s*|\n/).filter((l) => !/^\*\*\* in database .* \*\*\*$/.test(l.trim()));
+  const first = lines[0] ?? result;
+  const more = lines.length - 1;
   const line = first.length > 160 ? `${first.slice(0, 159)}…` : first;
   return more > 0 ? `${line} (and ${more} more)` : line;
 }

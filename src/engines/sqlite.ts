@@ -9,6 +9,7 @@ import { fsyncPath, processIsAlive } from '../files/durable.js';
 import type { Engine, SnapshotFacts, StagedRestore } from './engine.js';
 import { checkAndReadFacts, CheckFailedError, type VerifyPart } from './sqlite-facts.js';
 import { stageSqliteRestore } from './sqlite-restore.js';
+import { prepareRestoreDir } from './sqlite-target.js';
 
 /** Below this size the check runs on the main thread: a worker's start-up would cost more than it saves. */
 const WORKER_THRESHOLD = 32 * 1024 * 1024;
@@ -27,6 +28,18 @@ export class SqliteEngine implements Engine {
 
   static async open(name: string, file: string): Promise<SqliteEngine> {
     return new SqliteEngine(name, await canonicalPath(file));
+  }
+
+  /**
+   * The engine for the path a backup recorded, taken as it is: it was resolved when the backup was
+   * taken, so resolving it again would follow a link made since (by the script, say) to another database.
+   */
+  static atRecordedPath(name: string, source: string): SqliteEngine {
+    return new SqliteEngine(name, path.resolve(source));
+  }
+
+  async prepareRestore(): Promise<void> {
+    await prepareRestoreDir(this.location);
   }
 
   async exists(): Promise<boolean> {

@@ -1,4 +1,5 @@
 // What rollback and restore share: the question, the preview, running the restore, printing the outcome.
+import { lstatSync } from 'node:fs';
 import { restoreBackups, type RestoreRequest } from '../../core/restore.js';
 import type { Context } from '../../core/context.js';
 import { describeCause, SafeRunError } from '../../errors.js';
@@ -8,7 +9,7 @@ import type { Backup } from '../../store/manifest.js';
 import { paintFor } from '../render/colour.js';
 import { confirmByTyping } from '../render/confirm.js';
 import { eventRenderer } from '../render/events.js';
-import { when } from '../render/format.js';
+import { shortPath, when } from '../render/format.js';
 import { runJson } from '../render/json.js';
 import { canPrompt } from '../setup.js';
 
@@ -53,6 +54,27 @@ export function safetyLine(databases: string[]): string {
   return `a safety backup of ${unique.join(', ')} as ${unique.length === 1 ? 'it is' : 'they are'} now is taken first`;
 }
 
+/**
+ * What protects each database from the restore: a safety backup where there is a database file at the
+ * target now; none where there is not (`--into` a new file, a file the script deleted or made a link).
+ */
+export function safetyLines(targets: Array<{ database: string; target: string }>, cwd: string): string[] {
+  const kept = [...new Set(targets.filter((t) => lstatOrUndefined(t.target)?.isFile()).map((t) => t.database))];
+  const none = targets.filter((t) => !lstatOrUndefined(t.target)?.isFile());
+  return [
+    ...(kept.length ? [safetyLine(kept)] : []),
+    ...none.map((t) => `no safety backup of ${t.database}: there is no database file at ${shortPath(t.target, cwd)} now, so there is nothing to keep`),
+  ];
+}
+
+function lstatOrUndefined(file: string) {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Restore, render the core's events, then a summary and the command that undoes it. */
 export async function performRestore(ctx: Context, req: Omit<RestoreRequest, 'onEvent'>, json: boolean): Promise<RunRecord> {
   const render = eventRenderer(ctx.cwd);
@@ -69,7 +91,7 @@ export async function performRestore(ctx: Context, req: Omit<RestoreRequest, 'on
     process.stderr.write(`${c.green('restored')}  ${b.database} to its state of ${when(b.createdAt)} (backup ${shortId(b.id)}, ${b.kind})\n`);
   }
   if (record.rollbackCommand) process.stderr.write(`${c.bold('undo this restore:')} ${record.rollbackCommand}\n`);
-  else process.stderr.write(`(the database did not exist before, so there is nothing to undo to)\n`);
+  else process.stderr.write(`(there was no database file at its path before, so there is nothing to undo to)\n`);
   return record;
 }
 
@@ -96,6 +118,10 @@ export function restorePreview(ctx: Context): RestorePreview {
       mod = undefined;
     }
     if (typeof mod?.describeRestorePreview !== 'function') return ['preview not available (this build has no diff)'];
+    // The preview reads the live database: never through a link made after the backup (its target is another file).
+    if (lstatOrUndefined(backup.source)?.isSymbolicLink()) {
+      return [`preview not available: ${shortPath(backup.source, ctx.cwd)} is now a symbolic link, which the restore replaces`];
+    }
     try {
       return await mod.describeRestorePreview(ctx, backup);
     } catch (err) {

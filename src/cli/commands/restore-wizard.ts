@@ -9,7 +9,7 @@ import { confirmByTyping } from '../render/confirm.js';
 import { age, shortPath, size } from '../render/format.js';
 import { selectOne, type Choice } from '../render/prompts-select.js';
 import { renderTable } from '../render/table.js';
-import { performRestore, printPreview, safetyLine, type RestorePreview } from './restore-flow.js';
+import { performRestore, printPreview, safetyLines, type RestorePreview } from './restore-flow.js';
 
 export interface WizardOptions {
   /** Only these database names (from --db); all with backups when empty. */
@@ -36,7 +36,7 @@ export async function runRestoreWizard(ctx: Context, opts: WizardOptions): Promi
     process.stderr.write(`${title}\n${c.bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
     return 0;
   }
-  process.stderr.write(`${title}?\n  ${safetyLine([database])}\n`);
+  process.stderr.write(`${title}?\n  ${safetyLines([{ database, target }], ctx.cwd).join('\n  ')}\n`);
   if (!(await confirmByTyping(database, { action: 'restore', decline: 'keep it as it is' }))) {
     throw new SafeRunError('usage', `not confirmed; ${database} was not changed`, { hint: `type "${database}" exactly to restore it` });
   }

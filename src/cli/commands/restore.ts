@@ -9,7 +9,7 @@ import { many, parse, RESTORE_OPTIONS, waitMs } from '../args.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
-import { confirmRestore, performRestore, printPreview, restorePreview, safetyLine } from './restore-flow.js';
+import { confirmRestore, performRestore, printPreview, restorePreview, safetyLines } from './restore-flow.js';
 import { runRestoreWizard } from './restore-wizard.js';
 
 export const help = `safe-run restore — restore one backup
@@ -92,7 +92,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
     return 0;
   }
-  await confirmRestore({ title, details: [safetyLine([backup.database])], databases: [backup.database], yes: Boolean(values.yes), verb: 'restore' });
+  const details = safetyLines([{ database: backup.database, target }], ctx.cwd);
+  await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore' });
   await performRestore(
     ctx,
     { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values) },

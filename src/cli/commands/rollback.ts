@@ -8,7 +8,7 @@ import { parse, RESTORE_OPTIONS, waitMs } from '../args.js';
 import { paintFor } from '../render/colour.js';
 import { clip, when } from '../render/format.js';
 import { contextFrom } from '../setup.js';
-import { confirmRestore, performRestore, printPreview, restorePreview, safetyLine } from './restore-flow.js';
+import { confirmRestore, performRestore, printPreview, restorePreview, safetyLines } from './restore-flow.js';
 
 export const help = `safe-run rollback — restore the backups taken before a run
 
@@ -56,7 +56,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${c.bold('dry run')}   nothing was changed; to roll back: safe-run rollback ${shortId(target.id)}\n`);
     return 0;
   }
-  await confirmRestore({ title, details: [later, safetyLine(databases)], databases, yes: Boolean(values.yes), verb: 'rollback' });
+  const safety = safetyLines(backups.map((b) => ({ database: b.database, target: b.source })), ctx.cwd);
+  await confirmRestore({ title, details: [later, ...safety], databases, yes: Boolean(values.yes), verb: 'rollback' });
   await performRestore(
     ctx,
     { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values) },

@@ -67,6 +67,11 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       case 'restore-done': {
         const how = event.method === 'backup-api' ? ` through SQLite's backup API (held open by ${event.heldBy.join(', ') || 'another process'})` : '';
         stream.write(`${label}  ${event.database} ${c.green('restored')} in ${duration(event.ms)}${how}\n`);
+        if (event.replacedLink) {
+          stream.write(
+            `${' '.repeat('safe-run'.length)}  ${shortPath(event.target, cwd)} was a symbolic link to ${shortPath(event.replacedLink, cwd)}, made after the backup: the link was replaced, its target was not touched\n`,
+          );
+        }
         break;
       }
       case 'command-start': {
