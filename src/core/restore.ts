@@ -1,12 +1,11 @@
 // Restore: verify the backup and keep the database as it is now → swap → check; put it back on any failure.
 import { promises as fs } from 'node:fs';
 import type { Engine, StagedRestore } from '../engines/engine.js';
-import { ChecksumMismatchError, OpenedMeanwhileError } from '../engines/sqlite-restore.js';
-import { CheckFailedError, summariseCheck } from '../engines/sqlite-facts.js';
+import { EngineError, isEngineError } from '../engines/engine-errors.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';
 import type { PendingBackup } from '../store/backup-store.js';
-import type { Backup } from '../store/manifest.js';
+import { storedSnapshot, type Backup } from '../store/manifest.js';
 import { VERSION } from '../version.js';
 import { holdSignals } from '../engines/hold-signals.js';
 import { toRef } from './backup-ref.js';
@@ -57,7 +56,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         hint: 'nothing was changed; pick another backup with: safe-run list',
       });
     });
-    targets.push({ backup, engine: await engineForBackup(backup.database, req.into ?? backup.source) });
+    targets.push({ backup, engine: await engineForBackup(backup.engine, backup.database, req.into ?? backup.source) });
   }
   const locks = req.locksHeld
     ? undefined
@@ -92,7 +91,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
           cause: err,
         });
       });
-      t.staged = await t.engine.stageRestore(t.backup.path, t.backup.sha256, ctx.config.check, t.pending.dataPath).catch((err) => {
+      t.staged = await t.engine.stageRestore(storedSnapshot(t.backup), ctx.config.check, t.pending.target).catch((err) => {
         throw refused(t, err);
       });
       emit({ type: 'restore-verified', database: t.backup.database, ms: Date.now() - t0 });
@@ -111,14 +110,15 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         runId: record.id,
         createdAt: new Date(t0).toISOString(),
         durationMs: Date.now() - t0,
-        size: old.size,
-        sha256: old.sha256,
+        files: old.output.files.map((name, i) => ({ name, ...old.hashes[i]! })),
+        ...(old.output.serverCopy ? { serverCopy: old.output.serverCopy } : {}),
         facts: old.facts,
         safeRunVersion: VERSION,
       };
       // A copy is a backup at once. A hard link is still the live file: it is sealed now and listed
       // only once the swap has put the new file in its place (a crash before that discards it).
       if (old.how === 'copy') t.safety = await t.pending.publish(fields);
+      // 'link' and 'rename': the kept files (or server copy) only become a backup once the swap is done.
       else await t.pending.seal(fields);
       if (t.safety) emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: old.how, verified: old.verified });
     }
@@ -129,19 +129,19 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     for (const t of targets) {
       const t0 = Date.now();
       const { method, heldBy } = await t.staged!.swap({ waitMs: req.waitMs }).catch((err) => {
-        const why = err instanceof OpenedMeanwhileError ? err.message : `${describeCause(err)}; the database was put back as it was`;
+        const why = isEngineError(err, 'opened-meanwhile') ? err.message : `${describeCause(err)}; the database was put back as it was`;
         throw new SafeRunError('restore', `restoring ${t.backup.database} failed: ${why}`, {
           stage: 'swap',
           database: t.backup.database,
           backupId: t.backup.id,
-          hint: 'nothing was lost; check free space and permissions beside the database, then try again',
+          hint: err instanceof EngineError && err.hint ? err.hint : 'nothing was lost; check free space and permissions beside the database, then try again',
           cause: err,
         });
       });
       t.swapped = true;
       if (t.pending && !t.safety) {
         t.safety = await t.pending.commit();
-        emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: 'link', verified: t.staged!.old!.verified });
+        emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: t.staged!.old!.how, verified: t.staged!.old!.verified });
       }
       const entry = record.restored!.find((r) => r.backupId === t.backup.id);
       if (entry) entry.method = method;
@@ -190,7 +190,7 @@ async function putBack(ctx: Context, targets: Target[]): Promise<void> {
   for (const t of targets) {
     if (!t.swapped || !t.safety) continue;
     try {
-      const staged = await t.engine.stageRestore(t.safety.path, t.safety.sha256, ctx.config.check);
+      const staged = await t.engine.stageRestore(storedSnapshot(t.safety), ctx.config.check);
       await staged.swap();
     } catch {
       // The safety backup stays in the store; the error the caller sees names the database.
@@ -200,12 +200,11 @@ async function putBack(ctx: Context, targets: Target[]): Promise<void> {
 
 function refused(t: Target, err: unknown): SafeRunError {
   if (err instanceof SafeRunError) return err;
-  const what =
-    err instanceof ChecksumMismatchError
-      ? `its sha256 does not match the one recorded (${err.message})`
-      : err instanceof CheckFailedError
-        ? `it fails the integrity check (${summariseCheck(err.result)})`
-        : describeCause(err);
+  const what = isEngineError(err, 'checksum')
+    ? `its sha256 does not match the one recorded (${err.message})`
+    : isEngineError(err, 'check-failed')
+      ? `it fails the integrity check (${err.message.replace(/^integrity check failed: /, '')})`
+      : describeCause(err);
   return new SafeRunError('restore', `refusing to restore backup ${t.backup.id} of ${t.backup.database}: ${what}`, {
     stage: 'verify',
     database: t.backup.database,

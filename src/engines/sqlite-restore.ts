@@ -8,29 +8,20 @@ import { describeCause } from '../errors.js';
 import { fsyncDir, fsyncPath, tempName } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
 import type { KeptDatabase, SnapshotFacts, StagedRestore } from './engine.js';
+import { checksumMismatch, EngineError } from './engine-errors.js';
+import { SNAPSHOT_FILE } from './sqlite.js';
 import { holdSignals } from './hold-signals.js';
 import { processesHolding } from './open-handles.js';
 import type { SqliteEngine } from './sqlite.js';
 
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
-export class ChecksumMismatchError extends Error {
-  readonly code = 'CHECKSUM_MISMATCH';
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`sha256 mismatch: expected ${expected.slice(0, 12)}…, found ${actual.slice(0, 12)}…`);
-    this.name = 'ChecksumMismatchError';
-  }
-}
-
 /** A process opened the database after the restore had decided to rename over it. */
-export class OpenedMeanwhileError extends Error {
-  constructor(readonly heldBy: string[]) {
-    super(`the database was opened during the restore (by ${heldBy.join(', ') || 'another process'}); nothing was changed`);
-    this.name = 'OpenedMeanwhileError';
-  }
+function openedMeanwhile(heldBy: string[]): EngineError {
+  return new EngineError('opened-meanwhile', `the database was opened during the restore (by ${heldBy.join(', ') || 'another process'}); nothing was changed`, {
+    hint: 'stop the processes that use it, or try again when they are idle',
+    involved: heldBy,
+  });
 }
 
 export interface StageRequest {
@@ -75,12 +66,12 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     // Checking the staged copy checks the backup too: if its sha256 matches, they are the same bytes.
     // The live database is only touched (its -wal folded in, to keep it) once the sha256 has matched,
     // so a damaged backup is refused with the live database exactly as it was.
-    const checking = engine.verify(staged, req.level);
+    const checking = engine.verifyFile(staged, req.level);
     checking.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     const actual = await sha256File(staged);
     if (actual !== req.sha256) {
       await checking.catch(() => undefined);
-      throw new ChecksumMismatchError(req.sha256, actual);
+      throw checksumMismatch(req.sha256, actual);
     }
     let keptAs: BigIntStats | undefined;
     const keeping =
@@ -118,7 +109,7 @@ async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
       // another file system, or no hard links: copy it below
     }
   }
-  await engine.snapshot(dest);
+  await engine.snapshotTo(dest);
   return false;
 }
 
@@ -126,7 +117,7 @@ async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
 async function describeKept(engine: SqliteEngine, file: string, level: CheckLevel, linked: boolean): Promise<KeptDatabase> {
   const [sha256, checked, stat] = await Promise.all([
     sha256File(file),
-    engine.verify(file, level).then(
+    engine.verifyFile(file, level).then(
       (facts) => ({ facts, verified: true }),
       (err: unknown) => ({ facts: { tables: [], check: { level, result: describeCause(err) } } as SnapshotFacts, verified: false }),
     ),
@@ -134,7 +125,7 @@ async function describeKept(engine: SqliteEngine, file: string, level: CheckLeve
   ]);
   // A read-only connection leaves an empty -wal and a -shm beside a WAL-mode file: not part of the backup.
   for (const suffix of ['-wal', '-shm']) await fs.rm(`${file}${suffix}`, { force: true });
-  return { how: linked ? 'link' : 'copy', sha256, size: stat.size, ...checked };
+  return { how: linked ? 'link' : 'copy', output: { files: [SNAPSHOT_FILE] }, hashes: [{ sha256, size: stat.size }], ...checked };
 }
 
 /**
@@ -152,7 +143,7 @@ async function swapOverLinked(target: string, staged: string, liveMode: string |
     const now = await fs.stat(kept, { bigint: true });
     const changed = now.ino !== keptAs.ino || now.size !== keptAs.size || now.mtimeNs !== keptAs.mtimeNs || now.ctimeNs !== keptAs.ctimeNs;
     const sideFiles = await Promise.all(['-wal', '-journal'].map((x) => fs.stat(`${target}${x}`).then((st) => st.size > 0 || x === '-journal').catch(() => false)));
-    if (holders.length > 0 || changed || sideFiles.some(Boolean)) throw new OpenedMeanwhileError(heldBy);
+    if (holders.length > 0 || changed || sideFiles.some(Boolean)) throw openedMeanwhile(heldBy);
     await renameIn(target, staged, liveMode, facts, kept);
     // The old inode now lives only in the store: make it private like every backup.
     await fs.chmod(kept, 0o600).catch(() => undefined);

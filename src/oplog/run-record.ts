@@ -4,6 +4,8 @@
 export interface BackupRef {
   id: string;
   database: string;
+  /** The engine that took it (absent in logs written before there was more than SQLite). */
+  engine?: string;
   /** The live database (path, or URL without password). */
   source: string;
   path: string;

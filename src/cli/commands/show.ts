@@ -2,7 +2,7 @@
 import { SafeRunError } from '../../errors.js';
 import { pickRun } from '../pick.js';
 import { GLOBAL_OPTIONS, parse } from '../args.js';
-import { recheckBackup } from '../render/backup-state.js';
+import { recheckBackup } from '../../core/recheck-backup.js';
 import { paintFor } from '../render/colour.js';
 import { runJson } from '../render/json.js';
 import { renderRunDetails, type CheckedBackup } from '../render/run-details.js';
@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
   const backups: CheckedBackup[] = [];
   for (const ref of record.backups) {
     const s = stored.get(ref.id);
-    backups.push({ ref, stored: s, check: await recheckBackup(ref, s?.facts.check.level ?? ctx.config.check, verify) });
+    backups.push({ ref, stored: s, check: await recheckBackup(s ?? ref, s?.facts.check.level ?? ctx.config.check, verify) });
   }
   const restored = (record.restored ?? []).map((x) => {
     const s = stored.get(x.backupId);

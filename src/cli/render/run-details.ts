@@ -3,7 +3,7 @@ import { shellQuote } from '../../core/shell-quote.js';
 import { shortId } from '../../ids.js';
 import type { BackupRef, RunRecord } from '../../oplog/run-record.js';
 import type { Backup } from '../../store/manifest.js';
-import type { Recheck } from './backup-state.js';
+import type { Recheck } from '../../core/recheck-backup.js';
 import type { Paint } from './colour.js';
 import { clip, duration, oneLine, shortPath, size, when } from './format.js';
 import { describeRun } from './run-summary.js';
