@@ -15,6 +15,11 @@ export interface BackupRef {
 
 export type RunKind = 'run' | 'library' | 'backup' | 'restore' | 'rollback';
 
+/** Runs whose argv is safe-run's own command line (manual backups, restores), not a guarded command. */
+export function isOwnCommand(r: { kind: RunKind }): boolean {
+  return r.kind === 'backup' || r.kind === 'restore' || r.kind === 'rollback';
+}
+
 /**
  * running: in progress (or its safe-run was killed: shown as interrupted once its pid is gone);
  * succeeded / failed: the command exited 0 / otherwise (or died of a signal);
