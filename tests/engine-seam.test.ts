@@ -87,3 +87,14 @@ describe('options declared once', () => {
     expect(r.stdout.startsWith(`safe-run ${cmd} `)).toBe(true);
   });
 });
+
+describe('engine options in the config', () => {
+  it('a strategy on a SQLite database is a config error that says strategies are for servers', async () => {
+    const p = project();
+    writeFileSync(path.join(p.dir, 'safe-run.config.json'), JSON.stringify({ databases: [{ name: 'app', url: 'data/app.db', strategy: 'clone' }] }));
+    const r = await runCli(['--', 'touch', 'ran'], { cwd: p.dir });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/SQLite has no backup strategies to choose from/);
+    expect(r.stderr).toMatch(/try: remove "strategy"/);
+  });
+});

@@ -36,7 +36,7 @@ export async function openEngine(db: DatabaseConfig): Promise<Engine> {
       hint: `give the path of a SQLite file, or a URL safe-run knows: ${knownSchemes().join(', ')}`,
     });
   }
-  return factory.open(db.name, db.url);
+  return factory.open(db.name, db.url, db.options);
 }
 
 /**
@@ -54,9 +54,14 @@ export async function openEngines(databases: DatabaseConfig[]): Promise<Engine[]
 
 /**
  * The engine that reopens a backup (`kind` is its manifest's `engine`), for the database it was taken
- * of, or for the path given with --into.
+ * of, or for the path given with --into. A backup records only the printable location (no password):
+ * when the config names the same database, its entry (with its credentials and options) is used.
  */
-export async function engineForBackup(kind: string, name: string, location: string): Promise<Engine> {
+export async function engineForBackup(kind: string, name: string, location: string, configured: DatabaseConfig[] = []): Promise<Engine> {
+  for (const db of configured) {
+    const factory = factoryForUrl(db.url);
+    if (factory?.kind === kind && factory.parse(db.url, '/').location === location) return factory.open(name, db.url, db.options);
+  }
   const factory = factoryForKind(kind);
   if (!factory) {
     throw new SafeRunError('restore', `backups of ${kind} databases cannot be opened by this version of safe-run`, {

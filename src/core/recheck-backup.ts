@@ -1,7 +1,7 @@
 // Re-hash a stored backup's files and have its engine check it again, as a restore would before using it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { CheckLevel } from '../config.js';
+import type { CheckLevel, DatabaseConfig } from '../config.js';
 import { describeCause } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
 import type { BackupRef } from '../oplog/run-record.js';
@@ -19,7 +19,7 @@ export interface Recheck {
  * `backup` as the store lists it (every file, its server copy), or as a run's log entry refers to it
  * when its manifest is gone (then only its main file can be checked).
  */
-export async function recheckBackup(backup: Backup | BackupRef, level: CheckLevel, verify: boolean): Promise<Recheck> {
+export async function recheckBackup(backup: Backup | BackupRef, level: CheckLevel, verify: boolean, configured: DatabaseConfig[] = []): Promise<Recheck> {
   const dir = path.dirname(backup.path);
   const files = 'file' in backup ? filesOf(backup).map((f) => ({ ...f, path: path.join(dir, f.name) })) : [{ path: backup.path, sha256: backup.sha256, size: backup.size }];
   for (const f of files) {
@@ -27,7 +27,7 @@ export async function recheckBackup(backup: Backup | BackupRef, level: CheckLeve
     if (!stat?.isFile()) return { present: false, verified: false, verifyError: files.length > 1 ? `its file ${path.basename(f.path)} is gone` : 'the file is gone' };
   }
   if (!verify) return { present: true, verified: null, verifyError: null };
-  const engine = await engineForBackup(backup.engine ?? 'sqlite', backup.database, backup.source);
+  const engine = await engineForBackup(backup.engine ?? 'sqlite', backup.database, backup.source, configured);
   const serverCopy = 'file' in backup ? backup.serverCopy : undefined;
   const [hashes, check] = await Promise.all([
     Promise.all(files.map((f) => sha256File(f.path).catch((err: unknown) => err as Error))),

@@ -25,6 +25,11 @@ export interface RestoreRequest {
   argv: string[];
   reason?: string;
   waitMs: number;
+  /**
+   * Go ahead although other clients are connected (a server engine then shuts them out for the swap);
+   * without it such a restore is refused, naming them.
+   */
+  force?: boolean;
   /** The caller already holds the databases' locks (a guarded run rolling back on failure). */
   locksHeld?: boolean;
   onEvent?: EventSink;
@@ -56,7 +61,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         hint: 'nothing was changed; pick another backup with: safe-run list',
       });
     });
-    targets.push({ backup, engine: await engineForBackup(backup.engine, backup.database, req.into ?? backup.source) });
+    targets.push({ backup, engine: await engineForBackup(backup.engine, backup.database, req.into ?? backup.source, ctx.config.databases) });
   }
   const locks = req.locksHeld
     ? undefined
@@ -128,7 +133,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     releaseSignals = holdSignals();
     for (const t of targets) {
       const t0 = Date.now();
-      const { method, heldBy } = await t.staged!.swap({ waitMs: req.waitMs }).catch((err) => {
+      const { method, heldBy } = await t.staged!.swap({ waitMs: req.waitMs, force: req.force }).catch((err) => {
         const why = isEngineError(err, 'opened-meanwhile') ? err.message : `${describeCause(err)}; the database was put back as it was`;
         throw new SafeRunError('restore', `restoring ${t.backup.database} failed: ${why}`, {
           stage: 'swap',

@@ -92,9 +92,10 @@ export interface StagedRestore {
    * Put the staged copy in place of the live database atomically and check the result. On any failure
    * the live database is put back as it was before the call, then the error is thrown. Signals that
    * arrive during the swap are held until the database is in a known state. `waitMs`: how long to keep
-   * trying when other connections keep the database busy (default 30 s).
+   * trying when other connections keep the database busy (default 30 s). `force`: an engine that cannot
+   * swap under connected clients shuts them out instead of refusing (and lets them back in afterwards).
    */
-  swap(opts?: { waitMs?: number }): Promise<{ method: string; heldBy: string[] }>;
+  swap(opts?: { waitMs?: number; force?: boolean }): Promise<{ method: string; heldBy: string[] }>;
   /** Remove the staged copy without touching the live database. Safe to call twice. */
   discard(): Promise<void>;
 }

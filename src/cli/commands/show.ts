@@ -42,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
   const backups: CheckedBackup[] = [];
   for (const ref of record.backups) {
     const s = stored.get(ref.id);
-    backups.push({ ref, stored: s, check: await recheckBackup(s ?? ref, s?.facts.check.level ?? ctx.config.check, verify) });
+    backups.push({ ref, stored: s, check: await recheckBackup(s ?? ref, s?.facts.check.level ?? ctx.config.check, verify, ctx.config.databases) });
   }
   const restored = (record.restored ?? []).map((x) => {
     const s = stored.get(x.backupId);
