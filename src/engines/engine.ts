@@ -2,6 +2,7 @@
 // database only through it; each engine's own modules (SQLite's page format, PostgreSQL's tools) stay
 // behind it, and engines are found by URL scheme in ./registry.ts.
 import type { CheckLevel } from '../config.js';
+import type { DatabaseDiff } from '../diff/diff-types.js';
 import type { LockHolder } from '../lock/file-lock.js';
 
 /** What a verified snapshot says about itself; stored in the backup's manifest. */
@@ -115,6 +116,14 @@ export interface EngineLockOptions {
   fallbackDir: string;
 }
 
+/** One side of a diff: a stored backup of this database, or the live database as it is now. */
+export type DiffSide = { label: string } & ({ snapshot: StoredSnapshot } | { live: true });
+
+export interface DiffOptions {
+  /** Changed rows to keep per table (0: counts only). */
+  rows?: number;
+}
+
 export interface Engine {
   /** Which engine this is ("sqlite", "postgres", …); recorded in every manifest, which reopens it. */
   readonly kind: string;
@@ -173,4 +182,10 @@ export interface Engine {
    * database's lock held. Resolves to the names removed.
    */
   removeLeftovers(): Promise<string[]>;
+
+  /**
+   * What changed between two states of this database: schema, and per table the rows inserted, deleted
+   * and updated. Present when `capabilities.diff` is true. Never modifies either side.
+   */
+  diff?(before: DiffSide, after: DiffSide, opts?: DiffOptions): Promise<DatabaseDiff>;
 }

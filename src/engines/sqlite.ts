@@ -8,7 +8,8 @@ import type { CheckLevel } from '../config.js';
 import { fsyncPath, processIsAlive } from '../files/durable.js';
 import { acquireLock } from '../lock/file-lock.js';
 import { ensurePrivateDir } from '../files/durable.js';
-import type { BackupTarget, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { DatabaseDiff } from '../diff/diff-types.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
@@ -151,6 +152,16 @@ export class SqliteEngine implements Engine {
     const { size } = await fs.stat(file);
     const facts = size < WORKER_THRESHOLD ? checkAndReadFacts(file, level) : await verifyInWorkers(file, level);
     return facts;
+  }
+
+  /** The page-level diff (src/diff), loaded only when asked for. */
+  async diff(before: DiffSide, after: DiffSide, opts: DiffOptions = {}): Promise<DatabaseDiff> {
+    const { diffDatabase } = await import('../diff/diff-database.js');
+    const endpoint = (side: DiffSide) =>
+      'live' in side
+        ? { file: this.location, live: true, label: side.label }
+        : { file: side.snapshot.files[0]!.path, live: false, label: side.label, facts: side.snapshot.facts };
+    return diffDatabase(this.name, endpoint(before), endpoint(after), { rows: opts.rows });
   }
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
