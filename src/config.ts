@@ -10,6 +10,8 @@ export interface DatabaseConfig {
   name: string;
   /** A SQLite path (absolute after loading) or a database URL. */
   url: string;
+  /** Engine options from the config entry ("strategy": "clone" | "dump" | "auto" for a server). */
+  options?: Record<string, unknown>;
 }
 
 export interface Config {
@@ -87,7 +89,10 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
       if (!entry || typeof entry !== 'object') throw invalid(file, key, 'must be { "name": …, "url": … }');
       const e = entry as Record<string, unknown>;
       for (const k of Object.keys(e)) {
-        if (k !== 'name' && k !== 'url') throw invalid(file, `${key}.${k}`, 'is not a known key (name, url)');
+        if (k !== 'name' && k !== 'url' && k !== 'strategy') throw invalid(file, `${key}.${k}`, 'is not a known key (name, url, strategy)');
+      }
+      if (e.strategy !== undefined && (typeof e.strategy !== 'string' || !/^[a-z-]+$/.test(e.strategy))) {
+        throw invalid(file, `${key}.strategy`, 'must be a strategy name such as "auto", "clone" or "dump"');
       }
       if (typeof e.url !== 'string' || e.url.trim() === '') throw invalid(file, `${key}.url`, 'must be a non-empty string');
       const url = resolveDbUrl(baseDir, e.url);
@@ -99,7 +104,7 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
       const twin = databases.find((d) => d.url === url);
       if (twin) throw invalid(file, `${key}.url`, `names the same database as "${twin.name}"`);
       seen.add(name);
-      databases.push({ name, url });
+      databases.push({ name, url, ...(e.strategy !== undefined ? { options: { strategy: e.strategy } } : {}) });
     });
   }
   const str = (key: 'backupDir' | 'logFile'): string => {

@@ -1,5 +1,6 @@
 // The CLI entry: find the command, run it, turn errors into one line, a hint, and an exit code.
 import { exitCodeFor, RUN_EXIT, SafeRunError } from '../errors.js';
+import { valueOptions } from './options.js';
 import { paintFor } from './render/colour.js';
 
 export interface CommandModule {
@@ -19,7 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
-const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since', '--to']);
+const VALUE_OPTIONS = valueOptions();
 
 export const MAIN_HELP = `safe-run — run risky scripts against your databases with a verified backup first
 

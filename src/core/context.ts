@@ -1,8 +1,8 @@
 // Everything one call works with: the config, the store, the log, and engines for the databases.
-import { isUrl, type Config, type DatabaseConfig } from '../config.js';
+import type { Config, DatabaseConfig } from '../config.js';
 import { SafeRunError } from '../errors.js';
+import { factoryForKind, factoryForUrl, knownSchemes, schemeOf } from '../engines/all.js';
 import type { Engine } from '../engines/engine.js';
-import { SqliteEngine } from '../engines/sqlite.js';
 import { OperationLog } from '../oplog/operation-log.js';
 import { BackupStore } from '../store/backup-store.js';
 
@@ -28,13 +28,15 @@ export function createContext(config: Config, cwd: string, explicitConfig?: stri
 
 /** The engine for a configured database, chosen by its URL. */
 export async function openEngine(db: DatabaseConfig): Promise<Engine> {
-  if (!isUrl(db.url)) return SqliteEngine.open(db.name, db.url);
-  const scheme = db.url.slice(0, db.url.indexOf(':')).toLowerCase();
-  throw new SafeRunError('config', `database "${db.name}": ${scheme}:// databases are not supported yet (SQLite only)`, {
-    stage: 'config',
-    database: db.name,
-    hint: 'give the path of a SQLite file; PostgreSQL, MariaDB and DuckDB come in a later version',
-  });
+  const factory = factoryForUrl(db.url);
+  if (!factory) {
+    throw new SafeRunError('config', `database "${db.name}": ${schemeOf(db.url)}:// databases are not supported`, {
+      stage: 'config',
+      database: db.name,
+      hint: `give the path of a SQLite file, or a URL safe-run knows: ${knownSchemes().join(', ')}`,
+    });
+  }
+  return factory.open(db.name, db.url, db.options);
 }
 
 /**
@@ -50,7 +52,19 @@ export async function openEngines(databases: DatabaseConfig[]): Promise<Engine[]
   return engines;
 }
 
-/** The engine for a backup's own source (as recorded, see atRecordedPath), or for the path given with --into. */
-export async function engineForBackup(name: string, source: string, into?: string): Promise<Engine> {
-  return into ? SqliteEngine.open(name, into) : SqliteEngine.atRecordedPath(name, source);
+/**
+ * The engine that reopens a backup (`kind` is its manifest's `engine`) for the database it was taken of,
+ * as recorded (see EngineFactory.reopen), or for the path given with --into.
+ */
+export async function engineForBackup(kind: string, name: string, source: string, opts: { into?: string; configured?: DatabaseConfig[] } = {}): Promise<Engine> {
+  const factory = factoryForKind(kind);
+  if (!factory) {
+    throw new SafeRunError('restore', `backups of ${kind} databases cannot be opened by this version of safe-run`, {
+      stage: 'restore',
+      database: name,
+      hint: 'use the safe-run version that took the backup (its manifest names it)',
+    });
+  }
+  if (opts.into) return factory.open(name, opts.into);
+  return factory.reopen(name, source, opts.configured ?? []);
 }

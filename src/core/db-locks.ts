@@ -1,8 +1,8 @@
 // Take the per-database locks of one operation, in a fixed order so two runs never deadlock.
 import type { Engine } from '../engines/engine.js';
 import { SafeRunError } from '../errors.js';
-import { ensurePrivateDir } from '../files/durable.js';
-import { acquireLock, LockBusyError, type Lock, type LockHolder } from '../lock/file-lock.js';
+import type { EngineLock } from '../engines/engine.js';
+import { LockBusyError, type LockHolder } from '../lock/file-lock.js';
 import path from 'node:path';
 
 export interface LockOptions {
@@ -17,19 +17,18 @@ export interface HeldLocks {
 
 export async function lockDatabases(engines: Engine[], storeRoot: string, opts: LockOptions): Promise<HeldLocks> {
   const fallbackDir = path.join(storeRoot, '.locks');
-  const targets = await Promise.all(engines.map(async (e) => ({ engine: e, file: await e.lockFile(fallbackDir) })));
-  targets.sort((a, b) => a.file.localeCompare(b.file));
-  const held: Lock[] = [];
+  const targets = [...engines].sort((a, b) => a.lockKey.localeCompare(b.lockKey)).map((engine) => ({ engine }));
+  const held: EngineLock[] = [];
   const releaseAll = async () => {
     for (const lock of held.reverse()) await lock.release();
   };
   try {
-    for (const { engine, file } of targets) {
-      if (file.startsWith(fallbackDir)) await ensurePrivateDir(fallbackDir);
+    for (const { engine } of targets) {
       held.push(
-        await acquireLock(file, {
+        await engine.lock({
           purpose: opts.purpose,
           waitMs: opts.waitMs,
+          fallbackDir,
           onWait: (holder) => opts.onWait?.(engine.name, holder, opts.waitMs),
         }),
       );
@@ -37,7 +36,7 @@ export async function lockDatabases(engines: Engine[], storeRoot: string, opts: 
   } catch (err) {
     await releaseAll();
     if (err instanceof LockBusyError) {
-      const engine = targets.find((t) => t.file === err.file)?.engine;
+      const engine = targets[held.length]?.engine;
       const who = err.holder
         ? `pid ${err.holder.pid} on ${err.holder.host} (${err.holder.purpose}, since ${err.holder.startedAt})`
         : 'another process';

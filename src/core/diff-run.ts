@@ -1,10 +1,10 @@
 // What a run changed: its pre-run backups compared with the databases now (or with another backup).
 import type { DatabaseDiff } from '../diff/diff-types.js';
-import { diffDatabase } from '../diff/diff-database.js';
+import type { Engine } from '../engines/engine.js';
 import { SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';
-import type { Backup } from '../store/manifest.js';
-import type { Context } from './context.js';
+import { storedSnapshot, type Backup } from '../store/manifest.js';
+import { engineForBackup, type Context } from './context.js';
 
 export interface DiffRunOptions {
   /** Compare with this backup instead of the live database. */
@@ -42,25 +42,32 @@ export async function diffRun(ctx: Context, run: RunRecord, opts: DiffRunOptions
     }
   }
   const diffs: DatabaseDiff[] = [];
-  for (const b of backups) diffs.push(await diffBackup(b, opts));
+  for (const b of backups) diffs.push(await diffBackup(b, opts, ctx));
   return diffs;
 }
 
 /** A backup against its live database now (or against `opts.to`). */
-export function diffBackup(b: Backup, opts: DiffRunOptions = {}): Promise<DatabaseDiff> {
-  const before = { file: b.path, live: false, label: `backup ${b.id.slice(0, 8)}`, facts: b.facts };
-  const after = opts.to
-    ? { file: opts.to.path, live: false, label: `backup ${opts.to.id.slice(0, 8)}`, facts: opts.to.facts }
-    : { file: b.source, live: true, label: 'now' };
-  return diffDatabase(b.database, before, after, { rows: opts.rows });
+export async function diffBackup(b: Backup, opts: DiffRunOptions = {}, ctx?: Context): Promise<DatabaseDiff> {
+  const engine = await diffingEngine(b, ctx);
+  const before = { snapshot: storedSnapshot(b), label: `backup ${b.id.slice(0, 8)}` };
+  const after = opts.to ? { snapshot: storedSnapshot(opts.to), label: `backup ${opts.to.id.slice(0, 8)}` } : { live: true as const, label: 'now' };
+  return engine.diff!(before, after, { rows: opts.rows });
 }
 
 /** What restoring `b` would change: from the live database now to the backup. */
-export function diffRestore(b: Backup, rows = 0): Promise<DatabaseDiff> {
-  return diffDatabase(
-    b.database,
-    { file: b.source, live: true, label: 'now' },
-    { file: b.path, live: false, label: `backup ${b.id.slice(0, 8)}`, facts: b.facts },
-    { rows },
-  );
+export async function diffRestore(b: Backup, rows = 0, ctx?: Context): Promise<DatabaseDiff> {
+  const engine = await diffingEngine(b, ctx);
+  return engine.diff!({ live: true, label: 'now' }, { snapshot: storedSnapshot(b), label: `backup ${b.id.slice(0, 8)}` }, { rows });
+}
+
+/** The engine of a backup's database, when it can tell what changed; a usage error when it cannot. */
+async function diffingEngine(b: Backup, ctx?: Context): Promise<Engine> {
+  const engine = await engineForBackup(b.engine, b.database, b.source, { configured: ctx?.config.databases });
+  if (!engine.capabilities.diff || !engine.diff) {
+    throw new SafeRunError('usage', `safe-run cannot compare ${b.engine} databases yet (${b.database})`, {
+      database: b.database,
+      hint: 'the backups and the rollback work as usual; compare with the database\'s own tools',
+    });
+  }
+  return engine;
 }

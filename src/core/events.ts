@@ -1,6 +1,7 @@
 // What the core reports while it works; the CLI renders these, a library caller may ignore them.
 import type { LockHolder } from '../lock/file-lock.js';
 import type { Backup } from '../store/manifest.js';
+import type { KeptDatabase } from '../engines/engine.js';
 
 export type GuardEvent =
   | { type: 'lock-wait'; database: string; holder?: LockHolder; waitMs: number }
@@ -10,7 +11,7 @@ export type GuardEvent =
   | { type: 'command-end'; exitCode: number | null; signal: string | null; ms: number }
   | { type: 'restore-start'; database: string; backupId: string; target: string; size: number }
   | { type: 'restore-verified'; database: string; ms: number }
-  | { type: 'safety-kept'; database: string; backup: Backup; how: 'link' | 'copy'; verified: boolean }
+  | { type: 'safety-kept'; database: string; backup: Backup; how: KeptDatabase['how']; verified: boolean }
   | {
       type: 'restore-done';
       database: string;

@@ -59,6 +59,9 @@ export async function guard(
   body: (record: RunRecord) => Promise<BodyOutcome>,
 ): Promise<GuardResult> {
   const emit = req.onEvent ?? (() => undefined);
+  // A manual backup is a guarded run whose body does nothing: the same locks, backups and log entry.
+  const manual = req.kind === 'backup';
+  const backupKind = manual ? 'manual' : 'pre-run';
   if (req.databases.length === 0) {
     throw new SafeRunError('config', 'no database to back up', {
       stage: 'config',
@@ -110,9 +113,9 @@ export async function guard(
     try {
       for (const engine of engines) {
         const t0 = Date.now();
-        emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: 'pre-run' });
+        emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: backupKind });
         const backup = await takeVerifiedBackup(engine, ctx.store, {
-          kind: 'pre-run',
+          kind: backupKind,
           reason: req.reason,
           runId,
           check: ctx.config.check,
@@ -124,11 +127,11 @@ export async function guard(
       await abort(err);
     }
     record.backups = backups.map(toRef);
-    record.rollbackCommand = rollbackCommand(ctx, runId);
+    if (!manual) record.rollbackCommand = rollbackCommand(ctx, runId);
     await ctx.log.append(record);
 
     const bodyStarted = Date.now();
-    emit({ type: 'command-start', argv: req.argv });
+    if (!manual) emit({ type: 'command-start', argv: req.argv });
     let outcome: BodyOutcome;
     try {
       outcome = await body(record);
@@ -136,7 +139,7 @@ export async function guard(
       await completeRecord(ctx, record, started, { ok: false, exitCode: null, signal: null }, err);
       throw err;
     }
-    emit({ type: 'command-end', exitCode: outcome.exitCode, signal: outcome.signal, ms: Date.now() - bodyStarted });
+    if (!manual) emit({ type: 'command-end', exitCode: outcome.exitCode, signal: outcome.signal, ms: Date.now() - bodyStarted });
     const result: GuardResult = { record: await completeRecord(ctx, record, started, outcome), backups };
 
     const rollBack = !outcome.ok && (req.rollbackOnFailure || (await req.askRollback?.(record, backups, outcome)) === true);

@@ -4,7 +4,7 @@ import type { Engine, StagedRestore } from '../engines/engine.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';
 import type { PendingBackup } from '../store/backup-store.js';
-import type { Backup } from '../store/manifest.js';
+import { storedSnapshot, type Backup } from '../store/manifest.js';
 import { VERSION } from '../version.js';
 import { holdSignals } from '../engines/hold-signals.js';
 import { toRef } from './backup-ref.js';
@@ -26,6 +26,11 @@ export interface RestoreRequest {
   argv: string[];
   reason?: string;
   waitMs: number;
+  /**
+   * Go ahead although other clients are connected (a server engine then shuts them out for the swap);
+   * without it such a restore is refused, naming them.
+   */
+  force?: boolean;
   /** The caller already holds the databases' locks (a guarded run rolling back on failure). */
   locksHeld?: boolean;
   onEvent?: EventSink;
@@ -59,7 +64,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         hint: 'nothing was changed; pick another backup with: safe-run list',
       });
     });
-    const engine = await engineForBackup(backup.database, backup.source, req.into);
+    const engine = await engineForBackup(backup.engine, backup.database, backup.source, { into: req.into, configured: ctx.config.databases });
     await engine.prepareRestore().catch((err) => {
       throw targetRefused(backup, engine.location, err);
     });
@@ -98,7 +103,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
           cause: err,
         });
       });
-      t.staged = await t.engine.stageRestore(t.backup.path, t.backup.sha256, ctx.config.check, t.pending.dataPath).catch((err) => {
+      t.staged = await t.engine.stageRestore(storedSnapshot(t.backup), ctx.config.check, t.pending.target).catch((err) => {
         throw stageRefused(t.backup, ctx.store.root, err);
       });
       emit({ type: 'restore-verified', database: t.backup.database, ms: Date.now() - t0 });
@@ -117,14 +122,15 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
         runId: record.id,
         createdAt: new Date(t0).toISOString(),
         durationMs: Date.now() - t0,
-        size: old.size,
-        sha256: old.sha256,
+        files: old.output.files.map((name, i) => ({ name, ...old.hashes[i]! })),
+        ...(old.output.serverCopy ? { serverCopy: old.output.serverCopy } : {}),
         facts: old.facts,
         safeRunVersion: VERSION,
       };
       // A copy is a backup at once. A hard link is still the live file: it is sealed now and listed
       // only once the swap has put the new file in its place (a crash before that discards it).
       if (old.how === 'copy') t.safety = await t.pending.publish(fields);
+      // 'link' and 'rename': the kept files (or server copy) only become a backup once the swap is done.
       else await t.pending.seal(fields);
       if (t.safety) emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: old.how, verified: old.verified });
     }
@@ -134,13 +140,13 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
     releaseSignals = holdSignals();
     for (const t of targets) {
       const t0 = Date.now();
-      const { method, heldBy, replacedLink } = await t.staged!.swap({ waitMs: req.waitMs }).catch((err) => {
+      const { method, heldBy, replacedLink } = await t.staged!.swap({ waitMs: req.waitMs, force: req.force }).catch((err) => {
         throw swapFailed(t.backup, err);
       });
       t.swapped = true;
       if (t.pending && !t.safety) {
         t.safety = await t.pending.commit();
-        emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: 'link', verified: t.staged!.old!.verified });
+        emit({ type: 'safety-kept', database: t.engine.name, backup: t.safety, how: t.staged!.old!.how, verified: t.staged!.old!.verified });
       }
       const entry = record.restored!.find((r) => r.backupId === t.backup.id);
       if (entry) entry.method = method;
@@ -189,7 +195,7 @@ async function putBack(ctx: Context, targets: Target[]): Promise<void> {
   for (const t of targets) {
     if (!t.swapped || !t.safety) continue;
     try {
-      const staged = await t.engine.stageRestore(t.safety.path, t.safety.sha256, ctx.config.check);
+      const staged = await t.engine.stageRestore(storedSnapshot(t.safety), ctx.config.check);
       await staged.swap();
     } catch {
       // The safety backup stays in the store; the error the caller sees names the database.

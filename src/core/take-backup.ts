@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import type { CheckLevel } from '../config.js';
 import type { Engine } from '../engines/engine.js';
+import { EngineError } from '../engines/engine-errors.js';
 import { describeCause, errnoOf, SafeRunError } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
@@ -30,15 +31,16 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     throw backupError(engine, err, 'store', store.root);
   }
   try {
-    await engine.snapshot(pending.dataPath).catch((err) => {
+    const output = await engine.snapshot(pending.target).catch((err) => {
       throw backupError(engine, err, 'snapshot', store.root);
     });
-    const [sha256, facts, stat] = await Promise.all([
-      sha256File(pending.dataPath),
-      engine.verify(pending.dataPath, req.check).catch((err) => {
+    const paths = output.files.map((name) => pending.target.file(name));
+    // The hashes (main thread) and the engine's check (its own threads or server) side by side.
+    const [files, facts] = await Promise.all([
+      Promise.all(output.files.map(async (name, i) => ({ name, sha256: await sha256File(paths[i]!), size: (await fs.stat(paths[i]!)).size }))),
+      engine.verify({ files: paths, serverCopy: output.serverCopy }, req.check).catch((err) => {
         throw backupError(engine, err, 'verify', store.root);
       }),
-      fs.stat(pending.dataPath),
     ]);
     return await pending.publish({
       database: engine.name,
@@ -49,8 +51,8 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
       runId: req.runId,
       createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      size: stat.size,
-      sha256,
+      files,
+      ...(output.serverCopy ? { serverCopy: output.serverCopy } : {}),
       facts,
       safeRunVersion: VERSION,
     });
@@ -71,20 +73,19 @@ export function missingDatabaseError(engine: Engine): SafeRunError {
 function backupError(engine: Engine, err: unknown, step: string, storeRoot: string): SafeRunError {
   if (err instanceof SafeRunError) return err;
   const why = describeCause(err);
-  const code = errnoOf(err) ?? (err as { code?: string }).code;
+  const failure = err instanceof EngineError ? err.failure : undefined;
+  const code = errnoOf(err);
   let hint: string;
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT') {
+  if (code === 'ENOSPC' || code === 'EDQUOT' || (failure === 'no-space' && step !== 'snapshot')) {
     hint = `free space where backups go (${storeRoot}), or set "backupDir" to a disk with room`;
   } else if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || (code === 'ENOENT' && step === 'store')) && step !== 'snapshot') {
     hint = `make ${storeRoot} writable, or set "backupDir" in the config`;
   } else if (code === 'EACCES' || code === 'EPERM') {
     hint = `safe-run needs to read ${engine.location}; check its permissions`;
-  } else if (code === 'SQLITE_NOTADB') {
-    hint = 'check the path, or open it with sqlite3 to see what it is';
+  } else if (err instanceof EngineError && err.hint) {
+    hint = err.hint;
   } else if (step === 'verify') {
-    hint = 'the database itself may be damaged: run PRAGMA integrity_check on it with sqlite3';
-  } else if (code === 'SQLITE_BUSY') {
-    hint = 'another process held a write lock for too long; try again';
+    hint = 'the database itself may be damaged: check it with its own tools before trusting it';
   } else {
     hint = 'run again with --debug for details';
   }

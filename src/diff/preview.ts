@@ -5,8 +5,8 @@ import type { Backup } from '../store/manifest.js';
 import { compactSummary, schemaChangeText, tableChange } from './summary.js';
 
 /** Lines (no colours) describing the change from the live database now to `backup`. */
-export async function describeRestorePreview(_ctx: Context, backup: Backup): Promise<string[]> {
-  const d = await diffRestore(backup);
+export async function describeRestorePreview(ctx: Context, backup: Backup): Promise<string[]> {
+  const d = await diffRestore(backup, 0, ctx);
   if (!d.before.exists) return [`${backup.database}: the database does not exist now; the restore creates it`];
   const lines = [`restoring ${backup.database} to ${d.after.label} would change:`];
   const tables = d.tables.filter((t) => t.status !== 'unchanged');

@@ -1,5 +1,9 @@
-// The Engine interface: what every kind of database (SQLite now; PostgreSQL, MariaDB, DuckDB next) implements.
+// The Engine interface: what every kind of database implements. The core, the store and the CLI see a
+// database only through it; each engine's own modules (SQLite's page format, PostgreSQL's tools) stay
+// behind it, and engines are found by URL scheme in ./registry.ts.
 import type { CheckLevel } from '../config.js';
+import type { DatabaseDiff } from '../diff/diff-types.js';
+import type { LockHolder } from '../lock/file-lock.js';
 
 /** What a verified snapshot says about itself; stored in the backup's manifest. */
 export interface SnapshotFacts {
@@ -10,69 +14,119 @@ export interface SnapshotFacts {
   userVersion?: number;
   /** The journal mode the live database used ("wal", "delete", …), restored with the backup. */
   journalMode?: string;
+  /** How the engine made the backup, when it has more than one way ("clone", "dump"). */
+  strategy?: string;
   /** Every user table with its row count (null where it cannot be counted, e.g. a virtual table). */
   tables: Array<{ name: string; rows: number | null }>;
   /** What the integrity check said: "ok", or its first complaints. */
   check: { level: CheckLevel; result: string };
 }
 
+/** What callers really check before asking for something an engine may not do. */
 export interface EngineCapabilities {
-  /** The snapshot is one file that can be hashed and compared page by page with another snapshot. */
-  singleFileSnapshot: boolean;
+  /** The engine answers `diff` itself (SQLite: page by page), so `safe-run diff` works for it. */
+  diff: boolean;
+  /** A restore may go ahead while other clients keep the database open (SQLite: its backup API). */
+  restoreWhileOpen: boolean;
+  /** A backup can be a copy kept on the database server, restored by a rename (PostgreSQL's clone). */
+  serverSideClone: boolean;
 }
 
-/** The live database as it was before a restore, kept where the restore was asked to keep it. */
+/** A copy of the database that lives on its server rather than in the store (a cloned database). */
+export interface ServerCopy {
+  /** The copy's name on the server; recognisable (a prefix and the backup id). */
+  name: string;
+  size?: number;
+}
+
+/**
+ * Where an engine writes one backup, handed out by the store: a private directory of its own that is
+ * listed only once complete. Every file the engine names here is hashed and recorded by the caller.
+ */
+export interface BackupTarget {
+  /** The backup's id: server-side copies are named after it so that leftovers can be told apart. */
+  readonly id: string;
+  /** The absolute path for a file of this backup called `name` (a plain file name, no directories). */
+  file(name: string): string;
+}
+
+/** What a snapshot left in its target. */
+export interface SnapshotOutput {
+  /** The names of the files written through `target.file`, the main one first; never empty. */
+  files: string[];
+  /** A copy on the server that belongs to this backup (its files then describe it). */
+  serverCopy?: ServerCopy;
+}
+
+/** A stored backup as an engine reads it back. */
+export interface StoredSnapshot {
+  /** Its files with the sha256 each must still have, the main one first. */
+  files: Array<{ path: string; sha256: string; size: number }>;
+  serverCopy?: ServerCopy;
+  /** The facts recorded when it was taken (row counts to compare with). */
+  facts?: SnapshotFacts;
+}
+
+/** The live database as it was before a restore, kept in the restore's own backup target. */
 export interface KeptDatabase {
   /**
    * 'link': the live file itself, hard-linked (no copy): until the swap it is still the live database,
-   * and only becomes a backup once the swap has replaced the live path. 'copy': a snapshot, a backup
-   * on its own at once.
+   * and only becomes a backup once the swap has replaced the live path. 'copy': a snapshot, a backup on
+   * its own at once. 'rename': the live database is renamed aside on its server by the swap itself.
    */
-  how: 'link' | 'copy';
-  sha256: string;
-  size: number;
+  how: 'link' | 'copy' | 'rename';
+  output: SnapshotOutput;
+  /** sha256 and size of each of `output.files`, in the same order. */
+  hashes: Array<{ sha256: string; size: number }>;
   facts: SnapshotFacts;
   /** Whether it passed its integrity check (a damaged database is kept all the same). */
   verified: boolean;
 }
 
-/** A restore prepared next to the live database and verified, waiting to be swapped in. */
+/** A restore prepared beside the live database and verified, waiting to be swapped in. */
 export interface StagedRestore {
-  /** Facts of the staged copy (it verified: sha256 matched and the integrity check passed). */
+  /** Facts of the staged copy (it verified: its checksums matched and the check passed). */
   readonly facts: SnapshotFacts;
-  /** The database as it was, when `keepOldAt` was given and there was one. */
+  /** The database as it was, when a target to keep it in was given and there was one. */
   readonly old?: KeptDatabase;
   /**
    * Put the staged copy in place of the live database atomically and check the result. On any failure
    * the live database is put back as it was before the call, then the error is thrown. Signals that
    * arrive during the swap are held until the database is in a known state. `waitMs`: how long to keep
-   * trying when other connections keep the database busy (default 30 s).
+   * trying when other connections keep the database busy (default 30 s). `force`: an engine that cannot
+   * swap under connected clients shuts them out instead of refusing (and lets them back in afterwards).
    */
-  swap(opts?: { waitMs?: number }): Promise<{ method: 'rename' | 'backup-api'; heldBy: string[]; replacedLink?: string }>;
+  swap(opts?: { waitMs?: number; force?: boolean }): Promise<{ method: string; heldBy: string[]; replacedLink?: string }>;
   /** Remove the staged copy without touching the live database. Safe to call twice. */
   discard(): Promise<void>;
 }
 
-/**
- * A restore step could not write where it had to: `beside` the live database (the staged copy) or in
- * the `store` (the database as it is now). Says where, so that the message blames the disk or the
- * permissions there, not the backup. `code` is the cause's (ENOSPC, EACCES, SQLITE_BUSY, …).
- */
-export class RestorePlaceError extends Error {
-  readonly code?: string;
-  constructor(
-    readonly place: 'beside' | 'store',
-    readonly dir: string,
-    cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.name = 'RestorePlaceError';
-    this.code = (cause as { code?: string } | undefined)?.code;
-  }
+/** The lock one safe-run holds on a database for the length of an operation. */
+export interface EngineLock {
+  release(): Promise<void>;
+}
+
+export interface EngineLockOptions {
+  /** What the holder is doing, shown to whoever waits. */
+  purpose: string;
+  /** How long to wait for another holder, in ms; 0 fails at once. */
+  waitMs: number;
+  onWait?: (holder: LockHolder | undefined) => void;
+  /** A directory of safe-run's own for engines that have nowhere else to keep a lock file. */
+  fallbackDir: string;
+}
+
+/** One side of a diff: a stored backup of this database, or the live database as it is now. */
+export type DiffSide = { label: string } & ({ snapshot: StoredSnapshot } | { live: true });
+
+export interface DiffOptions {
+  /** Changed rows to keep per table (0: counts only). */
+  rows?: number;
 }
 
 export interface Engine {
-  readonly kind: 'sqlite';
+  /** Which engine this is ("sqlite", "postgres", …); recorded in every manifest, which reopens it. */
+  readonly kind: string;
   /** The configured name ("app"). */
   readonly name: string;
   /**
@@ -89,41 +143,55 @@ export interface Engine {
   size(): Promise<number>;
 
   /**
-   * The lock file that serialises safe-run's guarded runs, backups and restores of this database.
-   * `fallbackDir` is used when the engine has no place of its own for it.
+   * The key locks are taken in order of, so that two operations on several databases never deadlock.
+   * Two engines with the same key are the same database.
    */
-  lockFile(fallbackDir: string): Promise<string>;
+  readonly lockKey: string;
 
   /**
-   * Write a consistent, self-contained snapshot of the live database to `dest`, a path that does not
-   * exist yet, while other processes may keep writing. Leaves nothing beside `dest`. On failure it may
-   * leave a partial `dest` (and siblings named `dest-…`) for the caller to remove.
+   * Take the lock that serialises safe-run's guarded runs, backups and restores of this database, for
+   * every safe-run that can reach it (a file beside a SQLite database; on the server for a server).
+   * Rejects with LockBusyError after `waitMs`. The lock dies with its holder's process.
    */
-  snapshot(dest: string): Promise<void>;
+  lock(opts: EngineLockOptions): Promise<EngineLock>;
 
   /**
-   * Remove what a killed safe-run left beside the live database (staged copies, a kept old file), only
-   * where its process is gone. Called with the database's lock held. Resolves to the names removed.
+   * Write a consistent, self-contained snapshot of the live database into `target`, while other clients
+   * may keep writing. On failure it may leave partial files in the target (the caller removes the whole
+   * target) but must remove any server-side copy it started.
+   */
+  snapshot(target: BackupTarget): Promise<SnapshotOutput>;
+
+  /**
+   * Open a snapshot (its files and server copy, as written by `snapshot`) read-only and check it at
+   * `level`. Resolves to its facts; rejects (CheckFailedError, EngineError) when it does not open or
+   * the check finds anything wrong. Never modifies it. Checksums are the caller's business.
+   */
+  verify(snapshot: { files: string[]; serverCopy?: ServerCopy }, level: CheckLevel): Promise<SnapshotFacts>;
+
+  /**
+   * Prepare `snapshot` for a restore beside the live database and verify what was prepared (every
+   * file's sha256 must match, and the check must pass). Rejects, with the live database untouched, when
+   * it does not. With `keepOld`, the live database as it is now is also kept there (see KeptDatabase).
+   */
+  stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore>;
+
+  /**
+   * Remove what a killed safe-run left beside the live database (staged copies, a kept old file,
+   * server-side copies of unfinished backups), only where its owner is gone. Called with the
+   * database's lock held. Resolves to the names removed.
    */
   removeLeftovers(): Promise<string[]>;
 
   /**
-   * Open a snapshot file read-only and check it (`quick` or `full`). Resolves to its facts; rejects
-   * when it does not open or the check finds anything wrong. Never modifies the file.
+   * What changed between two states of this database: schema, and per table the rows inserted, deleted
+   * and updated. Present when `capabilities.diff` is true. Never modifies either side.
    */
-  verify(file: string, level: CheckLevel): Promise<SnapshotFacts>;
-
-  /**
-   * Copy a backup next to the live database and verify the copy (its sha256 must equal `sha256`,
-   * and it must pass the check). Rejects, with the live database untouched, when it does not. With
-   * `keepOldAt`, the live database as it is now is also kept at that path (see KeptDatabase), checked
-   * side by side with the copy.
-   */
-  stageRestore(backupFile: string, sha256: string, level: CheckLevel, keepOldAt?: string): Promise<StagedRestore>;
-
   /**
    * Make the place a restore writes to ready, before it is locked: create directories that are gone,
    * and reject (LinkInPathError) when one of them is now a link that was not there at backup time.
    */
   prepareRestore(): Promise<void>;
+
+  diff?(before: DiffSide, after: DiffSide, opts?: DiffOptions): Promise<DatabaseDiff>;
 }

@@ -2,24 +2,8 @@
 import Database from 'better-sqlite3';
 import type { CheckLevel } from '../config.js';
 import type { SnapshotFacts } from './engine.js';
+import { CheckFailedError } from './engine-errors.js';
 
-export class CheckFailedError extends Error {
-  constructor(readonly result: string) {
-    // The first complaint says enough for a one-line message; `result` keeps them all.
-    super(`integrity check failed: ${summariseCheck(result)}`);
-    this.name = 'CheckFailedError';
-  }
-}
-
-/** The first complaint of an integrity check, on one line, at most 160 characters. */
-export function summariseCheck(result: string): string {
-  // "*** in database main ***" heads SQLite's b-tree complaints: a label, not a complaint.
-  const lines = result.split(/;\s*|\n/).filter((l) => !/^\*\*\* in database .* \*\*\*$/.test(l.trim()));
-  const first = lines[0] ?? result;
-  const more = lines.length - 1;
-  const line = first.length > 160 ? `${first.slice(0, 159)}…` : first;
-  return more > 0 ? `${line} (and ${more} more)` : line;
-}
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -32,6 +16,9 @@ export function userTables(db: Database.Database): Array<{ name: string; virtual
     .all() as Array<{ name: string; sql: string | null }>;
   return rows.map((r) => ({ name: r.name, virtual: /^\s*CREATE\s+VIRTUAL\s/i.test(r.sql ?? '') }));
 }
+
+/** What to do when a SQLite file fails its check. */
+export const CHECK_HINT = 'the database itself may be damaged: run PRAGMA integrity_check on it with sqlite3';
 
 export type VerifyPart = 'check' | 'facts';
 
@@ -46,7 +33,7 @@ export function runCheck(file: string, level: CheckLevel): string {
   try {
     const pragma = level === 'full' ? 'integrity_check' : 'quick_check';
     const result = (db.prepare(`PRAGMA ${pragma}(20)`).pluck().all() as string[]).join('; ');
-    if (result !== 'ok') throw new CheckFailedError(result);
+    if (result !== 'ok') throw new CheckFailedError(result, CHECK_HINT);
     return result;
   } finally {
     db.close();

@@ -5,23 +5,14 @@ import type { CheckLevel } from '../config.js';
 import { describeCause } from '../errors.js';
 import { fsyncPath, tempName } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
-import { RestorePlaceError, type KeptDatabase, type SnapshotFacts, type StagedRestore } from './engine.js';
+import type { KeptDatabase, SnapshotFacts, StagedRestore } from './engine.js';
+import { checksumMismatch, RestorePlaceError } from './engine-errors.js';
+import { SNAPSHOT_FILE } from './sqlite.js';
 import { processesHolding } from './open-handles.js';
 import type { SqliteEngine } from './sqlite.js';
 import { foldWal, headerOf, swapIn, swapOverLinked } from './sqlite-swap.js';
 
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
-
-export class ChecksumMismatchError extends Error {
-  readonly code = 'CHECKSUM_MISMATCH';
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`sha256 mismatch: expected ${expected.slice(0, 12)}…, found ${actual.slice(0, 12)}…`);
-    this.name = 'ChecksumMismatchError';
-  }
-}
 
 export interface StageRequest {
   backupFile: string;
@@ -70,12 +61,12 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     // Checking the staged copy checks the backup too: if its sha256 matches, they are the same bytes.
     // The live database is only touched (its -wal folded in, to keep it) once the sha256 has matched,
     // so a damaged backup is refused with the live database exactly as it was.
-    const checking = engine.verify(staged, req.level);
+    const checking = engine.verifyFile(staged, req.level);
     checking.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     const actual = await sha256File(staged);
     if (actual !== req.sha256) {
       await checking.catch(() => undefined);
-      throw new ChecksumMismatchError(req.sha256, actual);
+      throw checksumMismatch(req.sha256, actual);
     }
     let keptAs: BigIntStats | undefined;
     const keeping =
@@ -123,7 +114,7 @@ async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
       // another file system, or no hard links: copy it below
     }
   }
-  await engine.snapshot(dest);
+  await engine.snapshotTo(dest);
   return false;
 }
 
@@ -131,7 +122,7 @@ async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
 async function describeKept(engine: SqliteEngine, file: string, level: CheckLevel, linked: boolean): Promise<KeptDatabase> {
   const [sha256, checked, stat] = await Promise.all([
     sha256File(file),
-    engine.verify(file, level).then(
+    engine.verifyFile(file, level).then(
       (facts) => ({ facts, verified: true }),
       (err: unknown) => ({ facts: { tables: [], check: { level, result: describeCause(err) } } as SnapshotFacts, verified: false }),
     ),
@@ -139,5 +130,5 @@ async function describeKept(engine: SqliteEngine, file: string, level: CheckLeve
   ]);
   // A read-only connection leaves an empty -wal and a -shm beside a WAL-mode file: not part of the backup.
   for (const suffix of ['-wal', '-shm']) await fs.rm(`${file}${suffix}`, { force: true });
-  return { how: linked ? 'link' : 'copy', sha256, size: stat.size, ...checked };
+  return { how: linked ? 'link' : 'copy', output: { files: [SNAPSHOT_FILE] }, hashes: [{ sha256, size: stat.size }], ...checked };
 }

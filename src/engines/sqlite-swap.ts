@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from '../files/durable.js';
+import { EngineError } from './engine-errors.js';
 import type { SnapshotFacts } from './engine.js';
 import { holdSignals } from './hold-signals.js';
 import { processesHolding } from './open-handles.js';
@@ -14,9 +15,12 @@ import { WalPageSizeError } from './sqlite-wal-page-size.js';
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 /** A process opened the database after the restore had decided to rename over it. */
-export class OpenedMeanwhileError extends Error {
+export class OpenedMeanwhileError extends EngineError {
   constructor(readonly heldBy: string[]) {
-    super(`the database was opened during the restore (by ${heldBy.join(', ') || 'another process'}); nothing was changed`);
+    super('opened-meanwhile', `the database was opened during the restore (by ${heldBy.join(', ') || 'another process'}); nothing was changed`, {
+      hint: 'nothing was lost; run the same command again once it is closed',
+      involved: heldBy,
+    });
     this.name = 'OpenedMeanwhileError';
   }
 }

@@ -1,18 +1,21 @@
 // The path a restore writes to: the one the backup guarded, never redirected by a link made since.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { EngineError } from './engine-errors.js';
 
 /**
  * A directory on the way to the database is now a symbolic link. The recorded path was resolved when
  * the backup was taken, so the link was made after it: following it would write another database.
  */
-export class LinkInPathError extends Error {
+export class LinkInPathError extends EngineError {
   readonly code = 'LINK_IN_PATH';
   constructor(
     readonly link: string,
     readonly pointsTo: string,
   ) {
-    super(`${link} is now a symbolic link (to ${pointsTo}); it was not one when the backup was taken`);
+    super('unsafe-target', `${link} is now a symbolic link (to ${pointsTo}); it was not one when the backup was taken, and a restore never writes through a link it did not back up`, {
+      hint: `remove the link (rm ${link}) and run the same command again: safe-run creates the directory`,
+    });
     this.name = 'LinkInPathError';
   }
 }

@@ -6,10 +6,18 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckLevel } from '../config.js';
 import { fsyncPath, processIsAlive } from '../files/durable.js';
-import type { Engine, SnapshotFacts, StagedRestore } from './engine.js';
-import { checkAndReadFacts, CheckFailedError, type VerifyPart } from './sqlite-facts.js';
+import { acquireLock } from '../lock/file-lock.js';
+import { ensurePrivateDir } from '../files/durable.js';
+import type { DatabaseDiff } from '../diff/diff-types.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import { CheckFailedError } from './engine-errors.js';
+import { sqliteFailure } from './sqlite-errors.js';
+import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
 import { stageSqliteRestore } from './sqlite-restore.js';
 import { prepareRestoreDir } from './sqlite-target.js';
+
+/** The one file of a SQLite backup. */
+export const SNAPSHOT_FILE = 'snapshot.sqlite';
 
 /** Below this size the check runs on the main thread: a worker's start-up would cost more than it saves. */
 const WORKER_THRESHOLD = 32 * 1024 * 1024;
@@ -17,8 +25,8 @@ const WORKER_THRESHOLD = 32 * 1024 * 1024;
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 export class SqliteEngine implements Engine {
-  readonly kind = 'sqlite' as const;
-  readonly capabilities = { singleFileSnapshot: true };
+  readonly kind = 'sqlite';
+  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false };
 
   constructor(
     readonly name: string,
@@ -56,6 +64,16 @@ export class SqliteEngine implements Engine {
     return (main?.size ?? 0) + (wal?.size ?? 0);
   }
 
+  get lockKey(): string {
+    return this.location;
+  }
+
+  async lock(opts: EngineLockOptions): Promise<EngineLock> {
+    const file = await this.lockFile(opts.fallbackDir);
+    if (file.startsWith(opts.fallbackDir)) await ensurePrivateDir(opts.fallbackDir);
+    return acquireLock(file, { purpose: opts.purpose, waitMs: opts.waitMs, onWait: opts.onWait });
+  }
+
   async lockFile(fallbackDir: string): Promise<string> {
     // Beside the database, so that every safe-run on this machine sees it, whatever its config or store.
     const beside = `${this.location}.safe-run-lock`;
@@ -79,7 +97,15 @@ export class SqliteEngine implements Engine {
    * lock keeps writers from changing the file at all. Copying with copyFile is several times faster
    * than the backup API (../shared/FIELD-NOTES.md), and it never restarts under a busy writer.
    */
-  async snapshot(dest: string): Promise<void> {
+  async snapshot(target: BackupTarget): Promise<SnapshotOutput> {
+    await this.snapshotTo(target.file(SNAPSHOT_FILE)).catch((err) => {
+      throw sqliteFailure(err);
+    });
+    return { files: [SNAPSHOT_FILE] };
+  }
+
+  /** The snapshot itself, into `dest` (a path that does not exist yet); also keeps the old database on a restore. */
+  async snapshotTo(dest: string): Promise<void> {
     // SQLite says only "unable to open the database file" for a file we may not read: ask first.
     await fs.access(this.location, fsc.R_OK);
     const src = openLive(this.location);
@@ -129,14 +155,31 @@ export class SqliteEngine implements Engine {
     return removed;
   }
 
-  async verify(file: string, level: CheckLevel): Promise<SnapshotFacts> {
+  async verify(snapshot: { files: string[]; serverCopy?: ServerCopy }, level: CheckLevel): Promise<SnapshotFacts> {
+    return this.verifyFile(snapshot.files[0]!, level).catch((err) => {
+      throw sqliteFailure(err);
+    });
+  }
+
+  async verifyFile(file: string, level: CheckLevel): Promise<SnapshotFacts> {
     const { size } = await fs.stat(file);
     const facts = size < WORKER_THRESHOLD ? checkAndReadFacts(file, level) : await verifyInWorkers(file, level);
     return facts;
   }
 
-  async stageRestore(backupFile: string, sha256: string, level: CheckLevel, keepOldAt?: string): Promise<StagedRestore> {
-    return stageSqliteRestore(this, { backupFile, sha256, level, keepOldAt });
+  /** The page-level diff (src/diff), loaded only when asked for. */
+  async diff(before: DiffSide, after: DiffSide, opts: DiffOptions = {}): Promise<DatabaseDiff> {
+    const { diffDatabase } = await import('../diff/diff-database.js');
+    const endpoint = (side: DiffSide) =>
+      'live' in side
+        ? { file: this.location, live: true, label: side.label }
+        : { file: side.snapshot.files[0]!.path, live: false, label: side.label, facts: side.snapshot.facts };
+    return diffDatabase(this.name, endpoint(before), endpoint(after), { rows: opts.rows });
+  }
+
+  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
+    const main = snapshot.files[0]!;
+    return stageSqliteRestore(this, { backupFile: main.path, sha256: main.sha256, level, keepOldAt: keepOld?.file(SNAPSHOT_FILE) });
   }
 }
 
@@ -175,7 +218,7 @@ function inWorker<T>(file: string, level: CheckLevel, part: VerifyPart): Promise
     worker.once('message', (msg: { ok: boolean; value?: T; error?: { message: string; code?: string; checkResult?: string } }) => {
       answered = true;
       if (msg.ok) resolve(msg.value as T);
-      else if (msg.error?.checkResult !== undefined) reject(new CheckFailedError(msg.error.checkResult));
+      else if (msg.error?.checkResult !== undefined) reject(new CheckFailedError(msg.error.checkResult, CHECK_HINT));
       else reject(Object.assign(new Error(msg.error?.message ?? 'verify failed'), { code: msg.error?.code }));
     });
     worker.once('error', reject);

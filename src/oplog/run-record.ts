@@ -4,6 +4,8 @@
 export interface BackupRef {
   id: string;
   database: string;
+  /** The engine that took it (absent in logs written before there was more than SQLite). */
+  engine?: string;
   /** The live database (path, or URL without password). */
   source: string;
   path: string;
@@ -12,6 +14,11 @@ export interface BackupRef {
 }
 
 export type RunKind = 'run' | 'library' | 'backup' | 'restore' | 'rollback';
+
+/** Runs whose argv is safe-run's own command line (manual backups, restores), not a guarded command. */
+export function isOwnCommand(r: { kind: RunKind }): boolean {
+  return r.kind === 'backup' || r.kind === 'restore' || r.kind === 'rollback';
+}
 
 /**
  * running: in progress (or its safe-run was killed: shown as interrupted once its pid is gone);

@@ -8,17 +8,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, fsyncDir, processIsAlive, tempName, tempOwner, writeFileAtomic } from '../files/durable.js';
 import { newId } from '../ids.js';
-import type { Backup, BackupManifest } from './manifest.js';
+import type { BackupTarget } from '../engines/engine.js';
+import type { Backup, BackupFile, BackupManifest } from './manifest.js';
 
 const MANIFEST = 'manifest.json';
 
-export type ManifestFields = Omit<BackupManifest, 'file' | 'id' | 'format'>;
+/** What the caller says of a backup; the store adds its id and format, and the files' names and hashes. */
+export type ManifestFields = Omit<BackupManifest, 'file' | 'id' | 'format' | 'size' | 'sha256' | 'files'> & {
+  /** Every file the engine wrote, the main one first (names as given to `target.file`). */
+  files: BackupFile[];
+};
 
-/** A backup being written: the engine writes `dataPath`, then `publish` makes it a backup. */
+/** A backup being written: the engine writes into `target`, then `publish` makes it a backup. */
 export interface PendingBackup {
   readonly id: string;
-  /** Where the engine writes the snapshot. */
-  readonly dataPath: string;
+  /** Where the engine writes the backup's files: a private directory not listed until published. */
+  readonly target: BackupTarget;
   /** `seal` then `commit`: the backup is complete and listed. */
   publish(manifest: ManifestFields): Promise<Backup>;
   /**
@@ -42,7 +47,7 @@ export class BackupStore {
     await this.removeLeftovers();
   }
 
-  async reserve(database: string, ext = 'sqlite'): Promise<PendingBackup> {
+  async reserve(database: string): Promise<PendingBackup> {
     const dbDir = path.join(this.root, database);
     await ensurePrivateDir(this.root);
     await ensurePrivateDir(dbDir);
@@ -51,15 +56,16 @@ export class BackupStore {
     const tmpDir = path.join(dbDir, tempName(id));
     await fs.mkdir(tmpDir, { mode: 0o700 });
     await fs.chmod(tmpDir, 0o700);
-    const file = `snapshot.${ext}`;
     const finalDir = path.join(dbDir, id);
     let published = false;
     let sealed: BackupManifest | undefined;
     const abort = async () => {
       if (!published) await fs.rm(tmpDir, { recursive: true, force: true });
     };
-    const seal = async (fields: ManifestFields) => {
-      sealed = { format: 1, id, file, ...fields };
+    const seal = async ({ files, ...fields }: ManifestFields) => {
+      const main = files[0];
+      if (!main) throw new Error('a backup needs at least one file');
+      sealed = { format: 1, id, file: main.name, size: main.size, sha256: main.sha256, ...(files.length > 1 ? { files } : {}), ...fields };
       await writeFileAtomic(path.join(tmpDir, MANIFEST), JSON.stringify(sealed, null, 2) + '\n');
       await fsyncDir(tmpDir);
     };
@@ -68,11 +74,18 @@ export class BackupStore {
       await fs.rename(tmpDir, finalDir);
       published = true;
       await fsyncDir(dbDir);
-      return { ...sealed, path: path.join(finalDir, file) };
+      return { ...sealed, path: path.join(finalDir, sealed.file) };
+    };
+    const target: BackupTarget = {
+      id,
+      file: (name: string) => {
+        if (name === MANIFEST || name !== path.basename(name) || name.startsWith('.')) throw new Error(`not a backup file name: ${name}`);
+        return path.join(tmpDir, name);
+      },
     };
     return {
       id,
-      dataPath: path.join(tmpDir, file),
+      target,
       abort,
       seal,
       commit,

@@ -1,5 +1,6 @@
 // The manifest that describes one backup, and the public (JSON) view of a backup.
-import type { SnapshotFacts } from '../engines/engine.js';
+import path from 'node:path';
+import type { ServerCopy, SnapshotFacts, StoredSnapshot } from '../engines/engine.js';
 
 export type BackupKind = 'pre-run' | 'manual' | 'pre-restore';
 
@@ -8,7 +9,8 @@ export interface BackupManifest {
   id: string;
   /** The configured name of the database. */
   database: string;
-  engine: 'sqlite';
+  /** The engine that wrote it and reopens it ("sqlite", "postgres", …). */
+  engine: string;
   /** The live database it came from (resolved path, or URL without password): its identity. */
   source: string;
   kind: BackupKind;
@@ -18,15 +20,42 @@ export interface BackupManifest {
   createdAt: string;
   /** How long taking and verifying it took, in ms. */
   durationMs: number;
-  /** The snapshot file's name inside the backup's directory. */
+  /** The main file's name inside the backup's directory (the only one for SQLite). */
   file: string;
+  /** Size and sha256 of the main file. */
   size: number;
   sha256: string;
+  /** Every file of the backup, the main one first, when there is more than one. */
+  files?: BackupFile[];
+  /** A copy kept on the database server that belongs to this backup (its files describe it). */
+  serverCopy?: ServerCopy;
   facts: SnapshotFacts;
   safeRunVersion: string;
 }
 
-/** A backup as the rest of safe-run sees it: the manifest plus where its file is. */
+export interface BackupFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** Every file of a backup, the main one first. */
+export function filesOf(m: BackupManifest): BackupFile[] {
+  return m.files ?? [{ name: m.file, size: m.size, sha256: m.sha256 }];
+}
+
+/** A stored backup as its engine reads it back: absolute paths with the sha256 each must have. */
+export function storedSnapshot(b: Backup): StoredSnapshot {
+  const dir = path.dirname(b.path);
+  return { files: filesOf(b).map((f) => ({ path: path.join(dir, f.name), sha256: f.sha256, size: f.size })), serverCopy: b.serverCopy, facts: b.facts };
+}
+
+/** The sum of a backup's file sizes (what it takes in the store). */
+export function storedSize(m: BackupManifest): number {
+  return filesOf(m).reduce((sum, f) => sum + f.size, 0);
+}
+
+/** A backup as the rest of safe-run sees it: the manifest plus where its main file is. */
 export interface Backup extends BackupManifest {
   /** Absolute path of the snapshot file. */
   path: string;

@@ -1,11 +1,9 @@
 // safe-run backup: a manual backup of the configured databases (or --db ones).
 import { selectDatabases } from '../../config.js';
-import { openEngines } from '../../core/context.js';
-import { lockDatabases } from '../../core/db-locks.js';
-import { takeVerifiedBackup } from '../../core/take-backup.js';
+import { guard } from '../../core/guard.js';
 import { SafeRunError } from '../../errors.js';
-import type { Backup } from '../../store/manifest.js';
-import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
+import { many, parse, waitMs } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { eventRenderer } from '../render/events.js';
 import { backupJson } from '../render/json.js';
 import { contextFrom } from '../setup.js';
@@ -24,13 +22,7 @@ Usage: safe-run backup [--db NAME|PATH]... [--reason TEXT] [--json]
 Exit codes: 0 done, 2 usage or config, 3 backup failed or did not verify,
 5 locked by another safe-run.`;
 
-const OPTIONS = {
-  ...GLOBAL_OPTIONS,
-  ...WAIT_OPTIONS,
-  db: { type: 'string', multiple: true },
-  reason: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+const OPTIONS = COMMAND_OPTIONS.backup;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'backup');
@@ -40,28 +32,18 @@ export async function run(args: string[]): Promise<number> {
   if (databases.length === 0) {
     throw new SafeRunError('config', 'no database to back up', { hint: 'add "databases" to safe-run.config.json, or name one with --db PATH' });
   }
-  const engines = await openEngines(databases);
-  await ctx.store.prepare();
   const render = eventRenderer(ctx.cwd);
-  const locks = await lockDatabases(engines, ctx.store.root, {
-    purpose: 'manual backup',
-    waitMs: waitMs(values),
-    onWait: (database, holder, ms) => render({ type: 'lock-wait', database, holder, waitMs: ms }),
-  });
-  const backups: Backup[] = [];
+  let backups;
   try {
-    for (const engine of engines) {
-      const t0 = Date.now();
-      render({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: 'manual' });
-      const backup = await takeVerifiedBackup(engine, ctx.store, { kind: 'manual', reason: values.reason, check: ctx.config.check });
-      backups.push(backup);
-      render({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
-    }
+    // The same service as a guarded run, with a body that does nothing: locked, verified, and logged.
+    ({ backups } = await guard(
+      ctx,
+      { databases, argv: ['backup', ...args], kind: 'backup', reason: values.reason, waitMs: waitMs(values), rollbackOnFailure: false, onEvent: render },
+      async () => ({ ok: true, exitCode: 0, signal: null }),
+    ));
   } catch (err) {
     render.stop();
     throw err;
-  } finally {
-    await locks.release();
   }
   if (values.json) process.stdout.write(JSON.stringify(backups.map(backupJson), null, 2) + '\n');
   else for (const b of backups) process.stderr.write(`restore with: safe-run restore ${b.id}\n`);

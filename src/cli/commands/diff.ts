@@ -2,7 +2,8 @@
 import { diffRun } from '../../core/diff-run.js';
 import { SafeRunError } from '../../errors.js';
 import { pickBackup, pickRun } from '../pick.js';
-import { GLOBAL_OPTIONS, many, parse } from '../args.js';
+import { many, parse } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { renderDiff } from '../render/diff.js';
 import { contextFrom } from '../setup.js';
 import { selectDatabases } from '../../config.js';
@@ -26,7 +27,7 @@ primary key (or rowid). Only tables with changed pages are read.
 Exit codes: 0 ok, 2 usage (unknown id, a backup no longer in the store),
 6 the operation log cannot be read.`;
 
-const OPTIONS = { ...GLOBAL_OPTIONS, to: { type: 'string' }, rows: { type: 'boolean' }, json: { type: 'boolean' }, db: { type: 'string', multiple: true } } as const;
+const OPTIONS = COMMAND_OPTIONS.diff;
 
 /** `--rows` takes an optional number: pull it out before strict parsing. */
 function takeRows(args: string[]): { args: string[]; rows: number } {

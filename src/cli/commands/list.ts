@@ -2,7 +2,8 @@
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
 import type { Backup, BackupKind } from '../../store/manifest.js';
-import { GLOBAL_OPTIONS, many, parse } from '../args.js';
+import { many, parse } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { fileState, paintState, type FileState } from '../render/backup-state.js';
 import { paintFor } from '../render/colour.js';
 import { dbFilter } from '../render/db-filter.js';
@@ -32,12 +33,7 @@ Exit codes: 0 ok (also when nothing matches), 2 usage or config.`;
 
 const KINDS: BackupKind[] = ['pre-run', 'manual', 'pre-restore'];
 
-const OPTIONS = {
-  ...GLOBAL_OPTIONS,
-  json: { type: 'boolean' },
-  db: { type: 'string', multiple: true },
-  kind: { type: 'string', multiple: true },
-} as const;
+const OPTIONS = COMMAND_OPTIONS.list;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'list');

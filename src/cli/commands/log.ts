@@ -1,6 +1,7 @@
 // safe-run log: the recent runs, newest first, one line each, with filters.
 import { SafeRunError } from '../../errors.js';
-import { GLOBAL_OPTIONS, many, parse } from '../args.js';
+import { many, parse } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { dbFilter } from '../render/db-filter.js';
 import { duration, oneLine, parseSince, uniquePrefixLength, when } from '../render/format.js';
@@ -28,14 +29,7 @@ Run ids can be abbreviated to any unique prefix: safe-run show <run>.
 Exit codes: 0 ok (also when no run matches), 2 usage or config,
 6 the operation log cannot be read.`;
 
-const OPTIONS = {
-  ...GLOBAL_OPTIONS,
-  json: { type: 'boolean' },
-  limit: { type: 'string' },
-  failed: { type: 'boolean' },
-  since: { type: 'string' },
-  db: { type: 'string', multiple: true },
-} as const;
+const OPTIONS = COMMAND_OPTIONS.log;
 
 const DEFAULT_LIMIT = 20;
 

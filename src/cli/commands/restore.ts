@@ -5,7 +5,8 @@ import { openEngine } from '../../core/context.js';
 import { SafeRunError } from '../../errors.js';
 import { shortId } from '../../ids.js';
 import { pickBackup } from '../pick.js';
-import { many, parse, RESTORE_OPTIONS, waitMs } from '../args.js';
+import { many, parse, waitMs } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
@@ -36,11 +37,7 @@ without a terminal, not confirmed), 4 restore refused or failed (the database
 is as it was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
 Ctrl-C (nothing changed).`;
 
-const OPTIONS = {
-  ...RESTORE_OPTIONS,
-  into: { type: 'string' },
-  db: { type: 'string', multiple: true },
-} as const;
+const OPTIONS = COMMAND_OPTIONS.restore;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'restore');

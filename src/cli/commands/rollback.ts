@@ -3,8 +3,9 @@ import { shortId } from '../../ids.js';
 import { backupsOfRun } from '../../core/diff-run.js';
 import { pickRun } from '../pick.js';
 import { SafeRunError } from '../../errors.js';
-import type { RunRecord } from '../../oplog/run-record.js';
-import { parse, RESTORE_OPTIONS, waitMs } from '../args.js';
+import { isOwnCommand, type RunRecord } from '../../oplog/run-record.js';
+import { parse, waitMs } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { clip, when } from '../render/format.js';
 import { contextFrom } from '../setup.js';
@@ -34,7 +35,7 @@ terminal, not confirmed), 4 restore refused or failed (the database is as it
 was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
 Ctrl-C (nothing changed).`;
 
-const OPTIONS = RESTORE_OPTIONS;
+const OPTIONS = COMMAND_OPTIONS.rollback;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'rollback');
@@ -94,7 +95,7 @@ function laterRunsLine(databases: string[], later: RunRecord[], all: RunRecord[]
     const more = later.length > n ? `, +${later.length - n} more` : '';
     const items = later.slice(0, n).map((r) => ({
       id: uniquePrefix(r.id, ids),
-      cmd: (r.kind === 'restore' || r.kind === 'rollback' ? 'safe-run ' : '') + oneLine(r.argv),
+      cmd: (isOwnCommand(r) ? 'safe-run ' : '') + oneLine(r.argv),
     }));
     const width = Math.floor((room - more.length - 2 * (n - 1)) / n);
     const cmdWidth = Math.min(...items.map((i) => width - i.id.length - 1));

@@ -3,7 +3,8 @@ import { selectDatabases } from '../../config.js';
 import { guard } from '../../core/guard.js';
 import { runCommand, shellExitCode, type CommandOutcome } from '../../core/run-command.js';
 import { RUN_EXIT, SafeRunError } from '../../errors.js';
-import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
+import { many, parse, waitMs } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
 import { reportError } from '../main.js';
 import { paintFor } from '../render/colour.js';
 import { eventRenderer } from '../render/events.js';
@@ -23,13 +24,7 @@ const COMPACT_DIFF_MAX_BYTES = 256 * 1024 * 1024;
 
 export { MAIN_HELP as help } from '../main.js';
 
-const OPTIONS = {
-  ...GLOBAL_OPTIONS,
-  ...WAIT_OPTIONS,
-  db: { type: 'string', multiple: true },
-  reason: { type: 'string' },
-  'rollback-on-failure': { type: 'boolean' },
-} as const;
+const OPTIONS = COMMAND_OPTIONS.run;
 
 export async function run(args: string[], command: string[]): Promise<number> {
   const debug = args.includes('--debug');

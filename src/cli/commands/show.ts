@@ -1,8 +1,9 @@
 // safe-run show <run-id>: one run in full, with each backup re-checked as a restore would check it.
 import { SafeRunError } from '../../errors.js';
 import { pickRun } from '../pick.js';
-import { GLOBAL_OPTIONS, parse } from '../args.js';
-import { recheckBackup } from '../render/backup-state.js';
+import { parse } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
+import { recheckBackup } from '../../core/recheck-backup.js';
 import { paintFor } from '../render/colour.js';
 import { runJson } from '../render/json.js';
 import { renderRunDetails, type CheckedBackup } from '../render/run-details.js';
@@ -26,7 +27,7 @@ would, so you know before you need it whether the rollback will work.
 Exit codes: 0 ok (also when a backup no longer verifies: that is shown),
 2 usage (unknown or ambiguous id), 6 the operation log cannot be read.`;
 
-const OPTIONS = { ...GLOBAL_OPTIONS, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } } as const;
+const OPTIONS = COMMAND_OPTIONS.show;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'show');
@@ -41,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
   const backups: CheckedBackup[] = [];
   for (const ref of record.backups) {
     const s = stored.get(ref.id);
-    backups.push({ ref, stored: s, check: await recheckBackup(ref, s?.facts.check.level ?? ctx.config.check, verify) });
+    backups.push({ ref, stored: s, check: await recheckBackup(s ?? ref, s?.facts.check.level ?? ctx.config.check, verify, ctx.config.databases) });
   }
   const restored = (record.restored ?? []).map((x) => {
     const s = stored.get(x.backupId);

@@ -59,7 +59,7 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         endStep(`copy ${c.green('verified')} in ${duration(event.ms)}`);
         break;
       case 'safety-kept': {
-        const how = event.how === 'link' ? 'the file itself, no copy' : 'a copy';
+        const how = event.how === 'link' ? 'the file itself, no copy' : event.how === 'rename' ? 'renamed aside on its server, no copy' : 'a copy';
         const state = event.verified ? c.green('verified') : c.yellow(`kept, but it fails its check (${event.backup.facts.check.result})`);
         stream.write(`${label}  ${event.database} as it was is kept as backup ${event.backup.id.slice(0, 8)} (${how}), ${state}\n`);
         break;

@@ -1,9 +1,9 @@
 // The text of `safe-run show`: one run (or restore) in full, labelled lines that fit 80 columns.
 import { shellQuote } from '../../core/shell-quote.js';
 import { shortId } from '../../ids.js';
-import type { BackupRef, RunRecord } from '../../oplog/run-record.js';
+import { isOwnCommand, type BackupRef, type RunRecord } from '../../oplog/run-record.js';
 import type { Backup } from '../../store/manifest.js';
-import type { Recheck } from './backup-state.js';
+import type { Recheck } from '../../core/recheck-backup.js';
 import type { Paint } from './colour.js';
 import { clip, duration, oneLine, shortPath, size, when } from './format.js';
 import { describeRun } from './run-summary.js';
@@ -35,7 +35,7 @@ export function renderRunDetails(d: RunDetails, c: Paint): string {
   const isRestore = r.kind === 'restore' || r.kind === 'rollback';
   const out: string[] = [];
   out.push(line(r.kind === 'run' ? 'run' : r.kind, `${r.id}  ${statusText(r, c)}`));
-  out.push(...wrapCommand(isRestore ? ['safe-run', ...r.argv] : r.argv, d.width));
+  out.push(...wrapCommand(isOwnCommand(r) ? ['safe-run', ...r.argv] : r.argv, d.width));
   if (r.reason) out.push(...wrapped('reason', oneLine(r.reason), d.width));
   out.push(line('cwd', r.cwd));
   out.push(line('by', `${r.user} on ${r.host}, pid ${r.pid}, safe-run ${r.safeRunVersion}`));
@@ -53,7 +53,7 @@ export function renderRunDetails(d: RunDetails, c: Paint): string {
     for (const x of d.restored) out.push(...restoredLines(x, d.width, c));
   }
   if (d.backups.length > 0) {
-    out.push('', isRestore ? 'safety backups taken before the restore' : 'backups taken before the run');
+    out.push('', isRestore ? 'safety backups taken before the restore' : r.kind === 'backup' ? 'backups taken' : 'backups taken before the run');
     for (const b of d.backups) out.push(...backupLines(b, d.verified, d.cwd, c));
   }
   out.push('', ...undoLines(d, c));
@@ -104,6 +104,7 @@ function undoLines(d: RunDetails, c: Paint): string[] {
   const r = d.record;
   const isRestore = r.kind === 'restore' || r.kind === 'rollback';
   if (r.status === 'aborted' && !isRestore) return [line('undo', 'nothing to undo: the command never started')];
+  if (r.kind === 'backup') return d.backups.map((b) => line('restore', `safe-run restore ${b.ref.id}`));
   const command = r.rollbackCommand ?? (d.backups.length > 0 && !isRestore ? `safe-run rollback ${r.id}` : undefined);
   if (!command) return [line('undo', isRestore ? 'nothing to undo: no database was changed' : 'no backups to roll back to')];
   const lines = [line('undo', command)];

@@ -1,6 +1,6 @@
 // How a run reads in one line: its command, its exit status, whether it counts as a failure.
 import { shellJoin } from '../../core/shell-quote.js';
-import type { RunRecord } from '../../oplog/run-record.js';
+import { isOwnCommand, type RunRecord } from '../../oplog/run-record.js';
 import type { Paint } from './colour.js';
 
 /** Did not succeed: a non-zero exit, a signal, stopped before the command, or safe-run itself killed. */
@@ -9,9 +9,9 @@ export function isFailure(r: RunRecord): boolean {
   return Boolean(r.signal) || (r.exitCode !== undefined && r.exitCode !== null && r.exitCode !== 0);
 }
 
-/** The command as it could be typed again; restores and rollbacks as the safe-run command that made them. */
+/** The command as it could be typed again; backups and restores as the safe-run command that made them. */
 export function describeRun(r: RunRecord): string {
-  if (r.kind === 'restore' || r.kind === 'rollback') return shellJoin(['safe-run', ...r.argv]);
+  if (isOwnCommand(r)) return shellJoin(['safe-run', ...r.argv]);
   return shellJoin(r.argv);
 }
 

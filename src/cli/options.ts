@@ -1,0 +1,54 @@
+// Every command's options, declared once: each command parses with its own entry, and main.ts learns
+// from the same table which options take a value (so that `safe-run --kind manual list` finds "list").
+// Kept free of imports beyond the shared groups, so that main.ts loads it at no cost.
+import { GLOBAL_OPTIONS, RESTORE_OPTIONS, WAIT_OPTIONS, type OptionSpec } from './args.js';
+
+export const COMMAND_OPTIONS = {
+  run: {
+    ...GLOBAL_OPTIONS,
+    ...WAIT_OPTIONS,
+    db: { type: 'string', multiple: true },
+    reason: { type: 'string' },
+    'rollback-on-failure': { type: 'boolean' },
+  },
+  backup: {
+    ...GLOBAL_OPTIONS,
+    ...WAIT_OPTIONS,
+    db: { type: 'string', multiple: true },
+    reason: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  rollback: RESTORE_OPTIONS,
+  restore: {
+    ...RESTORE_OPTIONS,
+    into: { type: 'string' },
+    db: { type: 'string', multiple: true },
+  },
+  log: {
+    ...GLOBAL_OPTIONS,
+    json: { type: 'boolean' },
+    limit: { type: 'string' },
+    failed: { type: 'boolean' },
+    since: { type: 'string' },
+    db: { type: 'string', multiple: true },
+  },
+  list: {
+    ...GLOBAL_OPTIONS,
+    json: { type: 'boolean' },
+    db: { type: 'string', multiple: true },
+    kind: { type: 'string', multiple: true },
+  },
+  show: { ...GLOBAL_OPTIONS, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } },
+  diff: { ...GLOBAL_OPTIONS, to: { type: 'string' }, rows: { type: 'boolean' }, json: { type: 'boolean' }, db: { type: 'string', multiple: true } },
+} as const satisfies Record<string, OptionSpec>;
+
+/** "--name" of every option of any command that takes a value. */
+export function valueOptions(): Set<string> {
+  const names = new Set<string>();
+  for (const spec of Object.values(COMMAND_OPTIONS) as OptionSpec[]) {
+    for (const [name, o] of Object.entries(spec)) {
+      if (o.type === 'string') names.add(`--${name}`);
+    }
+  }
+  return names;
+}

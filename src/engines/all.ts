@@ -1,0 +1,8 @@
+// Every engine safe-run knows, registered once. Engines load their own modules only when opened, so a
+// command that never touches PostgreSQL never loads its client.
+import { registerEngine } from './registry.js';
+import { sqliteFactory } from './sqlite-factory.js';
+
+registerEngine(sqliteFactory);
+
+export * from './registry.js';
