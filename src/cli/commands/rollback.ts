@@ -103,7 +103,7 @@ function laterRunsLine(databases: string[], later: RunRecord[], all: RunRecord[]
 
 /** A command on one line: a newline inside an argument would break the question's layout. */
 function oneLine(argv: string[]): string {
-  return argv.join(' ').replace(/[\x00-\x1f\x7f]+/g, ' ');
+  return argv.join(' ').replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ');
 }
 
 /** The shortest prefix of `id` (at least 4 characters) that no other id shares, as git shows ids. */

@@ -2,7 +2,7 @@
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
 import { shellJoin } from '../../core/shell-quote.js';
-import { clip, duration, shortPath, size } from './format.js';
+import { clip, duration, shortPath, size, visible } from './format.js';
 
 /** Width of the rules that frame the command's own output. */
 const RULE = 72;
@@ -43,7 +43,7 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       }
       case 'backup-start': {
         const what = event.kind === 'pre-restore' ? `safety backup of ${event.database}` : `backing up ${event.database}`;
-        startStep(`${label}  ${what} (${shortPath(event.location, cwd)}, ${size(event.size)})`);
+        startStep(`${label}  ${what} (${visible(shortPath(event.location, cwd))}, ${size(event.size)})`);
         break;
       }
       case 'backup-done': {
