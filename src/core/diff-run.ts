@@ -1,4 +1,5 @@
 // What a run changed: its pre-run backups compared with the databases now (or with another backup).
+import { statSync } from 'node:fs';
 import type { DatabaseDiff } from '../diff/diff-types.js';
 import { diffDatabase } from '../diff/diff-database.js';
 import { SafeRunError } from '../errors.js';
@@ -52,7 +53,15 @@ export function diffBackup(b: Backup, opts: DiffRunOptions = {}): Promise<Databa
   const after = opts.to
     ? { file: opts.to.path, live: false, label: `backup ${opts.to.id.slice(0, 8)}`, facts: opts.to.facts }
     : { file: b.source, live: true, label: 'now' };
-  return diffDatabase(b.database, before, after, { rows: opts.rows });
+  return diffDatabase(b.database, before, after, { rows: opts.rows, pageLevel: pageLevelWorks(before.file, after.file) });
+}
+
+/**
+ * A 0-byte file is a valid empty database to SQLite, but it has no header to compare pages by: then
+ * every row is compared instead (there are none on that side, so it costs nothing).
+ */
+function pageLevelWorks(...files: string[]): boolean {
+  return files.every((f) => (statSync(f, { throwIfNoEntry: false })?.size ?? 1) > 0);
 }
 
 /** What restoring `b` would change: from the live database now to the backup. */
@@ -61,6 +70,6 @@ export function diffRestore(b: Backup, rows = 0): Promise<DatabaseDiff> {
     b.database,
     { file: b.source, live: true, label: 'now' },
     { file: b.path, live: false, label: `backup ${b.id.slice(0, 8)}`, facts: b.facts },
-    { rows },
+    { rows, pageLevel: pageLevelWorks(b.source, b.path) },
   );
 }

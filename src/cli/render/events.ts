@@ -2,6 +2,7 @@
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
 import { shellJoin } from '../../core/shell-quote.js';
+import { secondsText } from '../../core/seconds.js';
 import { clip, duration, shortPath, size, visible } from './format.js';
 
 /** Width of the rules that frame the command's own output. */
@@ -38,7 +39,7 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       case 'lock-wait': {
         const h = event.holder;
         const who = h ? `pid ${h.pid} (${h.purpose})` : 'another process';
-        stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${Math.round(event.waitMs / 1000)} s\n`);
+        stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${secondsText(event.waitMs)}\n`);
         break;
       }
       case 'backup-start': {
