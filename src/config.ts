@@ -153,7 +153,7 @@ export function defaultName(url: string): string {
 /** Load the config: `explicit` (from --config) or the first one found walking up from cwd. */
 export function loadConfig(cwd: string, explicit?: string): Config {
   const file = explicit ? path.resolve(cwd, explicit) : findConfigFile(cwd);
-  if (!file) return parseConfig({}, '(defaults)', path.resolve(cwd));
+  if (!file) return { ...parseConfig({}, '(defaults)', path.resolve(cwd)), file: undefined };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -20,7 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
-const VALUE_OPTIONS = new Set(['--config', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since', '--to']);
+const VALUE_OPTIONS = new Set(['--config', '--directory', '-C', '--db', '--wait', '--reason', '--into', '--limit', '--kind', '--since', '--to']);
 
 export const MAIN_HELP = `safe-run — run risky scripts against your databases with a verified backup first
 
@@ -41,6 +41,7 @@ Options of a guarded run:
   --wait SECONDS         wait this long for another safe-run's lock (default 30)
   --no-wait              fail at once if a database is locked
   --config PATH          use this config file instead of looking for one
+  -C, --directory DIR    work as if started in DIR (its config, log and store)
   --debug                print stack traces of errors
 
 Exit codes of a guarded run: the command's own; 125 safe-run failed (the

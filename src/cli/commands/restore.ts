@@ -9,6 +9,8 @@ import { many, parse, RESTORE_OPTIONS, waitMs } from '../args.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
+import { projectArgs } from '../../core/rollback-command.js';
+import { shellJoin } from '../../core/shell-quote.js';
 import { confirmRestore, performRestore, printPreview, restorePreview, safetyLine } from './restore-flow.js';
 import { runRestoreWizard } from './restore-wizard.js';
 
@@ -92,7 +94,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
     return 0;
   }
-  await confirmRestore({ title, details: [safetyLine([backup.database])], databases: [backup.database], yes: Boolean(values.yes), verb: 'restore' });
+  const yesCommand = shellJoin(['safe-run', ...projectArgs(ctx), 'restore', backup.id, ...(into ? ['--into', into] : []), '--yes']);
+  await confirmRestore({ title, details: [safetyLine([backup.database])], databases: [backup.database], yes: Boolean(values.yes), verb: 'restore', yesCommand });
   await performRestore(
     ctx,
     { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values) },

@@ -1,6 +1,7 @@
 // safe-run rollback <run-id>: put back the backups taken before a run (or undo a restore).
 import { shortId } from '../../ids.js';
 import { backupsOfRun } from '../../core/diff-run.js';
+import { rollbackCommand } from '../../core/rollback-command.js';
 import { pickRun } from '../pick.js';
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
@@ -23,6 +24,8 @@ Usage: safe-run rollback <run-id> [--yes] [--dry-run] [--json]
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
   --config PATH    use this config file
+  -C DIR           work as if started in DIR (the project: its config, log
+                   and store); printed rollback commands carry it
 
 A rollback puts each database back as it was before the run, so it also undoes
 every later run on the same databases; they are listed before it asks.
@@ -43,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const runs = await ctx.log.runs();
-  const target = pickRun(runs, positionals[0]!, { logFile: ctx.log.file, withBackups: true });
+  const target = pickRun(runs, positionals[0]!, { ctx, verb: 'rollback', withBackups: true });
   const backups = await backupsOfRun(ctx, target, 'restore');
   const databases = [...new Set(backups.map((b) => b.database))];
   const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${clip(oneLine(target.argv), 40)}"`;
@@ -56,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${c.bold('dry run')}   nothing was changed; to roll back: safe-run rollback ${shortId(target.id)}\n`);
     return 0;
   }
-  await confirmRestore({ title, details: [later, safetyLine(databases)], databases, yes: Boolean(values.yes), verb: 'rollback' });
+  await confirmRestore({ title, details: [later, safetyLine(databases)], databases, yes: Boolean(values.yes), verb: 'rollback', yesCommand: `${rollbackCommand(ctx, target.id)} --yes` });
   await performRestore(
     ctx,
     { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values) },
