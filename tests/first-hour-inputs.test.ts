@@ -1,24 +1,15 @@
 // Small things a new user trips on in the first hour: odd files, odd configs, odd arguments. Each gets
 // either the obvious right behaviour or one clear line and the documented exit code.
-import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, startCli, tempProject } from './helpers/cli.js';
-
-const temps: string[] = [];
-afterAll(() => temps.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { removeLater, tempDir } from './helpers/paste.js';
 
 function project(opts: { rows?: number } = {}) {
   const p = tempProject('safe-run-first-hour-', { rows: opts.rows ?? 5 });
-  temps.push(p.dir);
+  removeLater(p.dir);
   return p;
-}
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
 }
 
 /** Every file under `dir`, as text, for checking that a secret was written nowhere. */

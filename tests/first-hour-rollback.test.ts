@@ -1,29 +1,11 @@
 // A new user's first rollback: the printed command, pasted into sh in another directory, has to find the
 // same log and store and restore the data; when it cannot find a run, it says where it looked.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, integrityOf, makeSampleDb, rollbackLine, rowsOf, runCli, runProcess, tempProject, type CliResult } from './helpers/cli.js';
-
-const temps: string[] = [];
-afterAll(() => temps.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
-
-let binDir: string | undefined;
-/** Paste `line` into sh, with `safe-run` on PATH as an installed package provides it. */
-function paste(line: string, cwd: string): Promise<CliResult> {
-  if (!binDir) {
-    binDir = tempDir('safe-run-bin-');
-    symlinkSync(BIN, path.join(binDir, 'safe-run'));
-  }
-  return runProcess('sh', ['-c', line], { cwd, env: { PATH: `${binDir}:${process.env.PATH}` } });
-}
+import { integrityOf, makeSampleDb, rollbackLine, rowsOf, runCli, tempProject } from './helpers/cli.js';
+import { pasteIntoShell as paste, removeLater, tempDir } from './helpers/paste.js';
 
 /** A directory with one SQLite file and no config: the `safe-run --db PATH` way of trying it out. */
 function bareProject(name = 'proj'): { dir: string; dbPath: string } {
@@ -53,7 +35,7 @@ describe('the rollback command printed after a run', () => {
 
   it('restores the data when pasted elsewhere, after a run in a subdirectory that found the config above it', async () => {
     const p = tempProject('safe-run-sub-', { rows: 20 });
-    temps.push(p.dir);
+    removeLater(p.dir);
     const before = rowsOf(p.dbPath);
     const sub = path.join(p.dir, 'scripts');
     mkdirSync(sub);
