@@ -73,8 +73,7 @@ export function isUrl(value: string): boolean {
  * file's name, and a key must never reach the log or a message.
  */
 function resolveDbUrl(baseDir: string, url: string, what: string): string {
-  const sqliteUrl = /^(sqlite|file):/i.test(url);
-  if (sqliteUrl) url = url.replace(/[?#].*$/s, '');
+  if (/^(sqlite|file):/i.test(url)) url = url.replace(/[?#].*$/s, '');
   if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) url = url.slice('sqlite:'.length);
   if (url.startsWith('file:') && !url.startsWith('file://')) url = url.slice('file:'.length);
   if (url.startsWith('sqlite://')) url = url.slice('sqlite://'.length);
@@ -87,7 +86,7 @@ function resolveDbUrl(baseDir: string, url: string, what: string): string {
  * shell (JSON has no shell to expand them: `"logFile": "~/x"` used to create a directory named `~`);
  * `~user/…` is refused rather than guessed.
  */
-export function resolvePath(baseDir: string, p: string, what: string): string {
+function resolvePath(baseDir: string, p: string, what: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
   if (p.startsWith('~')) {
     throw new SafeRunError('config', `${what} "${p}": only ~ and ~/… are expanded, not ~user`, {

@@ -82,7 +82,7 @@ describe('a rollback that finds no run', () => {
     expect(r.code).toBe(2);
     const log = path.join(elsewhere, 'logs', 'operations.json');
     expect(r.stderr).toContain(`safe-run: no run with id ${id} in ${log}, which does not exist (the default log of this directory: no safe-run.config.json in ${elsewhere} or above)`);
-    expect(r.stderr).toContain(`try: run it in the project's directory, or name the project: safe-run -C <project dir> rollback ${id} (or --config <file>)`);
+    expect(r.stderr).toContain(`try: see the ids with: safe-run log; for a run made in another project, name it: safe-run -C <project dir> rollback ${id} (or --config <file>)`);
     expect(r.stderr).not.toMatch(/no runs with backups yet/);
 
     const last = await runCli(['rollback', 'last'], { cwd: elsewhere });

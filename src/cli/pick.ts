@@ -38,7 +38,7 @@ function notFound(what: string, wanted: string, opts: { ctx: Context; verb: stri
     : `the default log of this directory: no ${CONFIG_FILE} in ${ctx.cwd} or above`;
   const missing = existsSync(ctx.log.file) ? '' : ', which does not exist';
   return new SafeRunError('usage', `${what} in ${ctx.log.file}${missing} (${how})`, {
-    hint: `run it in the project's directory, or name the project: safe-run -C <project dir> ${opts.verb} ${wanted} (or --config <file>)`,
+    hint: `see the ids with: safe-run log; for a run made in another project, name it: safe-run -C <project dir> ${opts.verb} ${wanted} (or --config <file>)`,
   });
 }
 
