@@ -1,7 +1,7 @@
 // npm run demo: safe-run's main job on a bundled sample database, start to finish, checked at the end.
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,6 +43,22 @@ function safeRun(args, { capture = false } = {}) {
   return r.stdout;
 }
 
+/**
+ * Run a printed command through sh, as a user pasting it would, from another directory (the printed
+ * command carries the project's path). `safe-run` on PATH is this checkout's, as an install provides it.
+ */
+function pasteIntoShell(line) {
+  process.stdout.write(`$ ${line}\n`);
+  const binDir = path.join(work, '.bin');
+  mkdirSync(binDir, { recursive: true });
+  symlinkSync(bin, path.join(binDir, 'safe-run'));
+  const r = spawnSync('sh', ['-c', line], { cwd: here, stdio: 'inherit', env: { ...process.env, PATH: `${binDir}${path.delimiter}${process.env.PATH}` } });
+  if (r.status !== 0) {
+    console.error(`demo: the pasted command exited with ${r.status}`);
+    process.exit(1);
+  }
+}
+
 rmSync(work, { recursive: true, force: true });
 mkdirSync(path.dirname(db), { recursive: true });
 copyFileSync(path.join(here, 'shop.db'), db);
@@ -61,13 +77,13 @@ step('3. What happened: the operation log and the backup store');
 safeRun(['log', '--limit', '5']);
 safeRun(['list']);
 
-step('4. Undo it with the printed rollback command (--yes: this demo has no one to ask)');
+step('4. Undo it with the printed rollback command, pasted into sh elsewhere (--yes: this demo has no one to ask)');
 const undo = JSON.parse(safeRun(['log', '--json'], { capture: true }))[0]?.rollbackCommand;
 if (!undo) {
   console.error('demo: no rollback command was printed');
   process.exit(1);
 }
-safeRun([...undo.split(' ').slice(1), '--yes']);
+pasteIntoShell(`${undo} --yes`);
 
 const restored = counts();
 console.log(`restored: customers ${restored.customers}, orders ${restored.orders}`);

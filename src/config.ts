@@ -1,7 +1,8 @@
 // Find, read and validate the configuration; every default lives here.
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { SafeRunError } from './errors.js';
+import { describeCause, SafeRunError } from './errors.js';
 
 export type CheckLevel = 'quick' | 'full';
 
@@ -41,7 +42,7 @@ export function findConfigFile(cwd: string): string | undefined {
     const pkg = path.join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        const parsed = JSON.parse(readFileSync(pkg, 'utf8')) as Record<string, unknown>;
+        const parsed = JSON.parse(withoutBom(readFileSync(pkg, 'utf8'))) as Record<string, unknown>;
         if (parsed && typeof parsed === 'object' && 'safe-run' in parsed) return pkg;
       } catch {
         // a broken package.json that is not ours to judge: keep walking
@@ -49,6 +50,11 @@ export function findConfigFile(cwd: string): string | undefined {
     }
     if (path.dirname(dir) === dir) return undefined;
   }
+}
+
+/** Editors on Windows save JSON with a byte-order mark, which JSON.parse rejects as "Unexpected token". */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function invalid(file: string, key: string, what: string): SafeRunError {
@@ -63,12 +69,34 @@ export function isUrl(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 }
 
-function resolveDbUrl(baseDir: string, url: string): string {
+/**
+ * A database as a path or URL → an absolute SQLite path (or the URL of a server database). A `sqlite:` or
+ * `file:` URL's query string (`?mode=ro`, `?key=…`) and fragment are dropped: they are not part of the
+ * file's name, and a key must never reach the log or a message.
+ */
+function resolveDbUrl(baseDir: string, url: string, what: string): string {
+  if (/^(sqlite|file):/i.test(url)) url = url.replace(/[?#].*$/s, '');
   if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) url = url.slice('sqlite:'.length);
   if (url.startsWith('file:') && !url.startsWith('file://')) url = url.slice('file:'.length);
   if (url.startsWith('sqlite://')) url = url.slice('sqlite://'.length);
   if (url.startsWith('file://')) url = decodeURIComponent(url.slice('file://'.length));
-  return isUrl(url) ? url : path.resolve(baseDir, url);
+  return isUrl(url) ? url : resolvePath(baseDir, url, what);
+}
+
+/**
+ * A path from the config or the command line, absolute. `~` and `~/…` are the home directory, as in a
+ * shell (JSON has no shell to expand them: `"logFile": "~/x"` used to create a directory named `~`);
+ * `~user/…` is refused rather than guessed.
+ */
+function resolvePath(baseDir: string, p: string, what: string): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  if (p.startsWith('~')) {
+    throw new SafeRunError('config', `${what} "${p}": only ~ and ~/… are expanded, not ~user`, {
+      stage: 'config',
+      hint: 'write the whole path, e.g. /home/user/…',
+    });
+  }
+  return path.resolve(baseDir, p);
 }
 
 /** Validate the parsed JSON of a config; `file` is only for messages. */
@@ -95,7 +123,7 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
         throw invalid(file, `${key}.strategy`, 'must be a strategy name such as "auto", "clone" or "dump"');
       }
       if (typeof e.url !== 'string' || e.url.trim() === '') throw invalid(file, `${key}.url`, 'must be a non-empty string');
-      const url = resolveDbUrl(baseDir, e.url);
+      const url = resolveDbUrl(baseDir, e.url, `${file}: ${key}.url`);
       const name = e.name === undefined ? defaultName(url) : e.name;
       if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
         throw invalid(file, `${key}.name`, 'must be 1-64 letters, digits, ".", "_" or "-"');
@@ -111,7 +139,7 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
     const v = obj[key];
     if (v === undefined) return path.resolve(baseDir, DEFAULTS[key]);
     if (typeof v !== 'string' || v.trim() === '') throw invalid(file, key, 'must be a non-empty string');
-    return path.resolve(baseDir, v);
+    return resolvePath(baseDir, v, `${file}: ${key}`);
   };
   const check = obj.check ?? DEFAULTS.check;
   if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
@@ -129,18 +157,20 @@ export function defaultName(url: string): string {
 /** Load the config: `explicit` (from --config) or the first one found walking up from cwd. */
 export function loadConfig(cwd: string, explicit?: string): Config {
   const file = explicit ? path.resolve(cwd, explicit) : findConfigFile(cwd);
-  if (!file) return parseConfig({}, '(defaults)', path.resolve(cwd));
+  if (!file) return { ...parseConfig({}, '(defaults)', path.resolve(cwd)), file: undefined };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SafeRunError('config', `cannot read config ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, {
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : describeCause(err);
+    throw new SafeRunError('config', `cannot read config ${file}: ${why}`, {
       stage: 'config',
-      hint: 'check the --config path',
+      hint: code === 'EISDIR' ? `give the file itself: --config ${path.join(file, CONFIG_FILE)}` : 'check the --config path',
       cause: err,
     });
   }
+  text = withoutBom(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -169,7 +199,7 @@ export function selectDatabases(config: Config, cwd: string, selectors: string[]
       chosen.push(byName);
       continue;
     }
-    const url = resolveDbUrl(cwd, sel);
+    const url = resolveDbUrl(cwd, sel, '--db');
     const byUrl = config.databases.find((d) => d.url === url);
     chosen.push(byUrl ?? { name: uniqueName(defaultName(url), chosen), url });
   }

@@ -1,12 +1,15 @@
 // safe-run's own version, read once from its package.json.
 import { readFileSync } from 'node:fs';
 
+/** The npm package's name: "safe-run" on npm is an unrelated package; the command stays `safe-run`. */
+export const PACKAGE_NAME = 'safe-run-cli';
+
 /** Walk up from this module (dist/version.js, or the single-file CLI in dist/bundle/) to package.json. */
 function readVersion(): string {
   for (const rel of ['../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'safe-run' && pkg.version) return pkg.version;
+      if (pkg.name === PACKAGE_NAME && pkg.version) return pkg.version;
     } catch {
       // try the next candidate
     }

@@ -22,5 +22,5 @@ it('runs npm run demo on a fresh clone of the committed tree and gets every row 
   expect(demo.stdout).toContain('customers: 500, orders: 2000');
   expect(demo.stdout).toContain('restored: customers 500, orders 2000');
   expect(demo.stderr).toMatch(/verified in/);
-  expect(demo.stderr).toMatch(/undo this restore: safe-run rollback [0-9a-f]{12}/);
+  expect(demo.stderr).toMatch(/undo this restore: safe-run -C .+ rollback [0-9a-f]{12}$/m);
 }, 120_000);

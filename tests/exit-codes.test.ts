@@ -126,7 +126,7 @@ describe.concurrent('what the command is given and gives back', () => {
     const run = await runCli(['--', 'printf', 'out-%s\\n\\n  %s-end', 'first', 'ünïcödé'], { cwd: p.dir });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('out-first\n\n  ünïcödé-end');
-    expect(run.stderr).toMatch(/^undo\s+safe-run rollback [0-9a-f]{12}$/m);
+    expect(run.stderr).toMatch(/^undo\s+safe-run -C \S+ rollback [0-9a-f]{12}$/m);
     expect(run.stderr).toContain('backing up app');
     expect(run.stderr).not.toContain('out-first');
     expect(run.stderr).not.toContain('ünïcödé-end');

@@ -17,7 +17,7 @@ describe('a guarded run', () => {
     expect(rowsOf(p.dbPath)).toHaveLength(50);
 
     const undo = rollbackLine(run.stderr);
-    expect(undo).toMatch(/^safe-run rollback [0-9a-f]{12}$/);
+    expect(undo).toBe(`safe-run -C ${p.dir} rollback ${/[0-9a-f]{12}$/.exec(undo)![0]}`);
     const rb = await runCli([...undo.split(' ').slice(1), '--yes'], { cwd: p.dir });
     expect(rb.stderr).toContain('restored');
     expect(rb.code).toBe(0);

@@ -78,7 +78,7 @@ describe('restore without an id, on a terminal', () => {
     expect(await term.exitCode()).toBe(0);
     const done = term.screen();
     expect(done).toMatch(/restored\s+crm to its state of/);
-    expect(done).toMatch(/undo this restore: safe-run rollback [0-9a-f]{12}/);
+    expect(done).toMatch(/undo this restore: safe-run -C \S+ rollback [0-9a-f]{12}/);
     expect(rowsOf(p.crmPath)).toEqual(p.original.crm);
     expect(rowsOf(p.dbPath)).toHaveLength(50); // app untouched
   });
@@ -178,7 +178,7 @@ describe('rollback of a run that later runs followed', () => {
     for (const sql of ['DELETE FROM users WHERE id > 90', 'DELETE FROM users WHERE id > 80', 'UPDATE users SET balance = 0']) {
       const r = await runCli(['--', 'sqlite3', 'data/app.db', sql], { cwd: p.dir });
       expect(r.code).toBe(0);
-      ids.push(/safe-run rollback ([0-9a-f]{12})/.exec(r.stderr)![1]!);
+      ids.push(/safe-run -C \S+ rollback ([0-9a-f]{12})/.exec(r.stderr)![1]!);
     }
     return { ...p, original, ids };
   }

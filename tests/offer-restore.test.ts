@@ -27,7 +27,7 @@ describe('a guarded command that fails on a terminal', () => {
     term.keys('Enter');
     expect(await term.exitCode()).toBe(3);
     expect(rowsOf(p.dbPath)).toEqual(before);
-    expect(term.screen()).toMatch(/undo this restore: safe-run rollback [0-9a-f]{12}/);
+    expect(term.screen()).toMatch(/undo this restore: safe-run -C \S+ rollback [0-9a-f]{12}/);
     const log = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout);
     expect(log[0]).toMatchObject({ kind: 'rollback', status: 'succeeded' });
     expect(log[1]).toMatchObject({ kind: 'run', exitCode: 3, autoRollback: { ok: true } });
@@ -41,7 +41,7 @@ describe('a guarded command that fails on a terminal', () => {
       if (answer[0] !== 'C-c') term.keys('Enter');
       expect(await term.exitCode()).toBe(3);
       expect(rowsOf(p.dbPath)).toHaveLength(30);
-      expect(term.screen()).toMatch(/undo\s+safe-run rollback [0-9a-f]{12}/);
+      expect(term.screen()).toMatch(/undo\s+safe-run -C \S+ rollback [0-9a-f]{12}/);
     }
   });
 
@@ -51,7 +51,7 @@ describe('a guarded command that fails on a terminal', () => {
     const r = await runCli(['--', 'sh', '-c', `sqlite3 '${p.dbPath}' 'DELETE FROM users'; exit 4`], { cwd: p.dir });
     expect(r.code).toBe(4);
     expect(r.stderr).not.toMatch(/Restore app/);
-    expect(r.stderr).toMatch(/undo\s+safe-run rollback/);
+    expect(r.stderr).toMatch(/undo\s+safe-run -C \S+ rollback/);
     expect(rowsOf(p.dbPath)).toHaveLength(0);
   });
 });

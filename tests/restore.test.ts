@@ -249,7 +249,7 @@ describe.concurrent('a restore', () => {
     expect(rowsOf(p.dbPath)).toEqual(before);
 
     const undo = /^undo this restore: (.*)$/m.exec(restore.stderr)?.[1];
-    expect(undo).toMatch(/^safe-run rollback [0-9a-f]{12}$/);
+    expect(undo).toMatch(/^safe-run -C \S+ rollback [0-9a-f]{12}$/);
     const [record] = (await logOf(p.dir)).filter((r) => r.kind === 'restore');
     expect(record).toMatchObject({ status: 'succeeded', rollbackCommand: undo });
     const safety = (await listOf(p.dir)).filter((b) => b.kind === 'pre-restore');

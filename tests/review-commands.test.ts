@@ -180,7 +180,7 @@ describe('safe-run show', () => {
     for (const b of target.backups) expect(out).toContain(b.id);
     expect(out).toMatch(/^\s+sha256\s+[0-9a-f]{64}$/m);
     expect(out).toMatch(/state\s+verified: sha256 matches, quick_check ok/);
-    expect(out).toMatch(new RegExp(`^undo\\s+safe-run rollback ${target.id}$`, 'm'));
+    expect(out).toMatch(new RegExp(`^undo\\s+safe-run -C \\S+ rollback ${target.id}$`, 'm'));
     expectFits(out);
   });
 
@@ -239,7 +239,7 @@ describe('safe-run show', () => {
     expect(r.stdout).toMatch(new RegExp(`^  ${source.backups[0]!.id}  app$`, 'm'));
     expect(r.stdout).toMatch(/^ {4}by [\w-]+: pre-run backup of today \d\d:\d\d, before [0-9a-f]{8}: sqlite3/m);
     expect(r.stdout).toContain('safety backups taken before the restore');
-    expect(r.stdout).toMatch(/^undo\s+safe-run rollback [0-9a-f]{12}$/m);
+    expect(r.stdout).toMatch(/^undo\s+safe-run -C \S+ rollback [0-9a-f]{12}$/m);
     expectFits(r.stdout);
   });
 

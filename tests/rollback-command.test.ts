@@ -1,31 +1,10 @@
 // The rollback command a guarded run prints is meant to be pasted into a shell: it has to survive a
 // project path with a space, a single quote and a $, and work from any directory.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, integrityOf, makeSampleDb, rollbackLine, rowsOf, runCli, runProcess, type CliResult } from './helpers/cli.js';
-
-const temps: string[] = [];
-afterAll(() => temps.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
-
-/** A `safe-run` on PATH, as an installed package provides it. */
-function binDirWithSafeRun(): string {
-  const bin = tempDir('safe-run-bin-');
-  symlinkSync(BIN, path.join(bin, 'safe-run'));
-  return bin;
-}
-
-/** Paste `line` into sh, as a user would into a terminal. */
-function pasteIntoShell(line: string, cwd: string, binDir: string): Promise<CliResult> {
-  return runProcess('sh', ['-c', line], { cwd, env: { PATH: `${binDir}:${process.env.PATH}` } });
-}
+import { integrityOf, makeSampleDb, rollbackLine, rowsOf, runCli } from './helpers/cli.js';
+import { pasteIntoShell, tempDir } from './helpers/paste.js';
 
 /** A project whose path holds a space, a single quote and a $ (and a $HOME that must not expand). */
 function awkwardProject(): { dir: string; dbPath: string; config: string } {
@@ -50,7 +29,7 @@ describe('the printed rollback command', () => {
     // A relative --config would mean nothing elsewhere: the command names the config by its absolute path.
     expect(undo).toMatch(/^safe-run --config '.+' rollback [0-9a-f]{12}$/);
     const elsewhere = tempDir('safe-run-elsewhere-');
-    const pasted = await pasteIntoShell(`${undo} --yes`, elsewhere, binDirWithSafeRun());
+    const pasted = await pasteIntoShell(`${undo} --yes`, elsewhere);
     expect(pasted.code, pasted.stderr).toBe(0);
     expect(rowsOf(p.dbPath)).toEqual(before);
     expect(integrityOf(p.dbPath)).toBe('ok');

@@ -34,9 +34,9 @@ async function logOf(cwd: string): Promise<LoggedRun[]> {
 
 /** The command that undoes the automatic rollback, from the line that starts with "undo". */
 function undoOfRollback(stderr: string): string[] {
-  const line = stderr.split('\n').find((l) => /^undo\b/.test(l) && /safe-run rollback [0-9a-f]+/.test(l));
+  const line = stderr.split('\n').find((l) => /^undo\b/.test(l) && /safe-run -C \S+ rollback [0-9a-f]+/.test(l));
   if (!line) throw new Error(`no undo command in:\n${stderr}`);
-  return /safe-run (rollback [0-9a-f]+)/.exec(line)![1]!.split(' ');
+  return /safe-run (-C \S+ rollback [0-9a-f]+)/.exec(line)![1]!.split(' ');
 }
 
 /** The guarded run and the automatic rollback it points to. */
@@ -73,7 +73,7 @@ describe('a guarded run with --rollback-on-failure', () => {
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ kind: 'run', status: 'succeeded', exitCode: 0, autoRollback: null });
     // Its undo is still the ordinary one.
-    expect(rollbackLine(r.stderr)).toBe(`safe-run rollback ${log[0]!.id}`);
+    expect(rollbackLine(r.stderr)).toBe(`safe-run -C ${p.dir} rollback ${log[0]!.id}`);
   });
 
   it('restores the data when the command is killed by a signal, and exits 128 + the signal', async () => {
@@ -94,7 +94,7 @@ describe('a guarded run with --rollback-on-failure', () => {
     expect(rowsOf(p.dbPath)).toHaveLength(100);
     const undo = undoOfRollback(r.stderr);
     const { rollback } = runAndItsRollback(await logOf(p.dir));
-    expect(undo).toEqual(['rollback', rollback!.id]);
+    expect(undo).toEqual(['-C', p.dir, 'rollback', rollback!.id]);
     const again = await runCli([...undo, '--yes'], { cwd: p.dir });
     expect(again.code, again.stderr).toBe(0);
     expect((rowsOf(p.dbPath) as Array<{ id: number }>).map((u) => u.id)).toEqual([...Array(75).keys()].map((i) => i + 26));

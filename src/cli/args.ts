@@ -9,6 +9,9 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** Options every command takes. */
 export const GLOBAL_OPTIONS = {
   config: { type: 'string' },
+  // As git -C and make -C: work as if started in DIR. Printed rollback commands carry it, so that they
+  // find the same config, log and store when pasted in another directory.
+  directory: { type: 'string', short: 'C' },
   help: { type: 'boolean', short: 'h' },
   debug: { type: 'boolean' },
 } as const satisfies OptionSpec;

@@ -2,6 +2,7 @@
 import { exitCodeFor, RUN_EXIT, SafeRunError } from '../errors.js';
 import { valueOptions } from './options.js';
 import { paintFor } from './render/colour.js';
+import { visible } from './render/format.js';
 
 export interface CommandModule {
   help: string;
@@ -41,6 +42,7 @@ Options of a guarded run:
   --wait SECONDS         wait this long for another safe-run's lock (default 30)
   --no-wait              fail at once if a database is locked
   --config PATH          use this config file instead of looking for one
+  -C, --directory DIR    work as if started in DIR (its config, log and store)
   --debug                print stack traces of errors
 
 Exit codes of a guarded run: the command's own; 125 safe-run failed (the
@@ -117,11 +119,13 @@ export async function main(argv: string[]): Promise<void> {
 /** One line saying what failed, one saying what to try; the stack only with --debug. */
 export function reportError(err: unknown, debug: boolean, consequence?: string): void {
   const c = paintFor(process.stderr);
-  const message = err instanceof Error ? err.message : String(err);
+  // Paths and ids in messages may hold control characters: show them, never send them to the terminal.
+  // Newlines stay: a message may list candidates on lines of its own (an ambiguous id).
+  const message = (err instanceof Error ? err.message : String(err)).split('\n').map(visible).join('\n');
   process.stderr.write(`${c.red().bold('safe-run:')} ${message}\n`);
   if (consequence) process.stderr.write(`  ${consequence}\n`);
   if (err instanceof SafeRunError) {
-    if (err.hint) process.stderr.write(`  ${c.dim('try:')} ${err.hint}\n`);
+    if (err.hint) process.stderr.write(`  ${c.dim('try:')} ${visible(err.hint)}\n`);
   } else if (!debug) {
     process.stderr.write(`  ${c.dim('this is a bug in safe-run; run again with --debug and report the output')}\n`);
   }

@@ -47,7 +47,9 @@ export function valueOptions(): Set<string> {
   const names = new Set<string>();
   for (const spec of Object.values(COMMAND_OPTIONS) as OptionSpec[]) {
     for (const [name, o] of Object.entries(spec)) {
-      if (o.type === 'string') names.add(`--${name}`);
+      if (o.type !== 'string') continue;
+      names.add(`--${name}`);
+      if (o.short) names.add(`-${o.short}`);
     }
   }
   return names;

@@ -4,6 +4,7 @@ import { SafeRunError } from '../errors.js';
 import type { EngineLock } from '../engines/engine.js';
 import { LockBusyError, type LockHolder } from '../lock/file-lock.js';
 import path from 'node:path';
+import { secondsText } from './seconds.js';
 
 export interface LockOptions {
   purpose: string;
@@ -46,7 +47,7 @@ export async function lockDatabases(engines: Engine[], storeRoot: string, opts: 
         hint:
           opts.waitMs === 0
             ? 'wait for it to finish, or drop --no-wait to wait up to 30 s'
-            : `waited ${Math.round(err.waitedMs / 1000)} s; wait for it to finish, or give --wait with more seconds`,
+            : `waited ${secondsText(err.waitedMs)}; wait for it to finish, or give --wait with more seconds`,
       });
     }
     throw new SafeRunError('locked', `cannot lock ${targets[held.length]?.engine.name ?? 'a database'}: ${(err as Error).message}`, {

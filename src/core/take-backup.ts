@@ -1,5 +1,5 @@
 // Take one verified backup: snapshot → fsync → sha256 and integrity check side by side → publish.
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import type { CheckLevel } from '../config.js';
 import type { Engine } from '../engines/engine.js';
 import { EngineError } from '../engines/engine-errors.js';
@@ -63,6 +63,14 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
 }
 
 export function missingDatabaseError(engine: Engine): SafeRunError {
+  // A directory is "not a file" to exists(); say what it is, and what to give instead.
+  if (statSync(engine.location, { throwIfNoEntry: false })?.isDirectory()) {
+    return new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): it is a directory, not a database file`, {
+      stage: 'backup',
+      database: engine.name,
+      hint: 'give the path of the SQLite file itself, e.g. data/app.db',
+    });
+  }
   return new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): no such database file`, {
     stage: 'backup',
     database: engine.name,

@@ -1,7 +1,7 @@
 // The SQLite engine: consistent snapshots under live writers, verification, and a safe swap on restore.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { promises as fs, constants as fsc } from 'node:fs';
+import { promises as fs, constants as fsc, statSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckLevel } from '../config.js';
@@ -174,7 +174,8 @@ export class SqliteEngine implements Engine {
       'live' in side
         ? { file: this.location, live: true, label: side.label }
         : { file: side.snapshot.files[0]!.path, live: false, label: side.label, facts: side.snapshot.facts };
-    return diffDatabase(this.name, endpoint(before), endpoint(after), { rows: opts.rows });
+    const [b, a] = [endpoint(before), endpoint(after)];
+    return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) });
   }
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
@@ -183,6 +184,14 @@ export class SqliteEngine implements Engine {
   }
 }
 
+
+/**
+ * A 0-byte file is a valid empty database to SQLite, but it has no header to compare pages by: then
+ * every row is compared instead (there are none on that side, so it costs nothing).
+ */
+function pageLevelWorks(...files: string[]): boolean {
+  return files.every((f) => (statSync(f, { throwIfNoEntry: false })?.size ?? 1) > 0);
+}
 
 /** A connection to the live database that never creates it and waits politely for a busy writer. */
 function openLive(file: string): Database.Database {

@@ -43,7 +43,7 @@ export async function run(rawArgs: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'diff');
   if (positionals.length !== 1) throw new SafeRunError('usage', 'diff takes one run id', { hint: 'safe-run diff <run-id>; see the ids with: safe-run log' });
   const ctx = contextFrom(values);
-  const run = pickRun(await ctx.log.runs(), positionals[0]!, { logFile: ctx.log.file, withBackups: true });
+  const run = pickRun(await ctx.log.runs(), positionals[0]!, { ctx, verb: 'diff', withBackups: true });
   const to = values.to ? pickBackup(await ctx.store.list(), values.to) : undefined;
   let diffs = await diffRun(ctx, run, { to, rows });
   const selectors = many(values.db);

@@ -22,6 +22,8 @@ export interface RestoreQuestion {
   /** --yes: print the lines as information and go ahead. */
   yes: boolean;
   verb: 'restore' | 'rollback';
+  /** The whole command that does it without asking (ends with --yes), printed to paste when there is no terminal. */
+  yesCommand: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface RestoreQuestion {
 export async function confirmRestore(q: RestoreQuestion): Promise<void> {
   if (!q.yes && !canPrompt()) {
     throw new SafeRunError('usage', `${q.verb} changes ${q.databases.join(', ')} and there is no terminal to confirm on`, {
-      hint: `add --yes to confirm: safe-run ${q.verb} … --yes`,
+      hint: `to go ahead without a terminal, run: ${q.yesCommand}`,
     });
   }
   process.stderr.write(`${q.title}${q.yes ? '' : '?'}\n${q.details.map((l) => `  ${l}\n`).join('')}`);

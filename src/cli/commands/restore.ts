@@ -10,6 +10,8 @@ import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
+import { projectArgs } from '../../core/rollback-command.js';
+import { shellJoin } from '../../core/shell-quote.js';
 import { confirmRestore, performRestore, printPreview, restorePreview, safetyLines } from './restore-flow.js';
 import { runRestoreWizard } from './restore-wizard.js';
 
@@ -90,7 +92,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const details = safetyLines([{ database: backup.database, target }], ctx.cwd);
-  await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore' });
+  const yesCommand = shellJoin(['safe-run', ...projectArgs(ctx), 'restore', backup.id, ...(into ? ['--into', into] : []), '--yes']);
+  await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore', yesCommand });
   await performRestore(
     ctx,
     { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values) },

@@ -1,6 +1,7 @@
 // safe-run rollback <run-id>: put back the backups taken before a run (or undo a restore).
 import { shortId } from '../../ids.js';
 import { backupsOfRun } from '../../core/diff-run.js';
+import { rollbackCommand } from '../../core/rollback-command.js';
 import { pickRun } from '../pick.js';
 import { SafeRunError } from '../../errors.js';
 import { isOwnCommand, type RunRecord } from '../../oplog/run-record.js';
@@ -24,6 +25,8 @@ Usage: safe-run rollback <run-id> [--yes] [--dry-run] [--json]
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
   --config PATH    use this config file
+  -C DIR           work as if started in DIR (the project: its config, log
+                   and store); printed rollback commands carry it
 
 A rollback puts each database back as it was before the run, so it also undoes
 every later run on the same databases; they are listed before it asks.
@@ -44,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const runs = await ctx.log.runs();
-  const target = pickRun(runs, positionals[0]!, { logFile: ctx.log.file, withBackups: true });
+  const target = pickRun(runs, positionals[0]!, { ctx, verb: 'rollback', withBackups: true });
   const backups = await backupsOfRun(ctx, target, 'restore');
   const databases = [...new Set(backups.map((b) => b.database))];
   const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${clip(oneLine(target.argv), 40)}"`;
@@ -58,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const safety = safetyLines(backups.map((b) => ({ database: b.database, target: b.source })), ctx.cwd);
-  await confirmRestore({ title, details: [later, ...safety], databases, yes: Boolean(values.yes), verb: 'rollback' });
+  await confirmRestore({ title, details: [later, ...safety], databases, yes: Boolean(values.yes), verb: 'rollback', yesCommand: `${rollbackCommand(ctx, target.id)} --yes` });
   await performRestore(
     ctx,
     { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values) },
@@ -105,7 +108,7 @@ function laterRunsLine(databases: string[], later: RunRecord[], all: RunRecord[]
 
 /** A command on one line: a newline inside an argument would break the question's layout. */
 function oneLine(argv: string[]): string {
-  return argv.join(' ').replace(/[\x00-\x1f\x7f]+/g, ' ');
+  return argv.join(' ').replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ');
 }
 
 /** The shortest prefix of `id` (at least 4 characters) that no other id shares, as git shows ids. */

@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const runs = await ctx.log.runs();
-  const record = pickRun(runs, positionals[0]!, { logFile: ctx.log.file });
+  const record = pickRun(runs, positionals[0]!, { ctx, verb: 'show' });
   const verify = !values['no-verify'];
   const stored = new Map((await ctx.store.list()).map((b) => [b.id, b]));
   const backups: CheckedBackup[] = [];

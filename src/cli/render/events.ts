@@ -2,7 +2,8 @@
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
 import { shellJoin } from '../../core/shell-quote.js';
-import { clip, duration, shortPath, size } from './format.js';
+import { secondsText } from '../../core/seconds.js';
+import { clip, duration, shortPath, size, visible } from './format.js';
 
 /** Width of the rules that frame the command's own output. */
 const RULE = 72;
@@ -38,12 +39,12 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       case 'lock-wait': {
         const h = event.holder;
         const who = h ? `pid ${h.pid} (${h.purpose})` : 'another process';
-        stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${Math.round(event.waitMs / 1000)} s\n`);
+        stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${secondsText(event.waitMs)}\n`);
         break;
       }
       case 'backup-start': {
         const what = event.kind === 'pre-restore' ? `safety backup of ${event.database}` : `backing up ${event.database}`;
-        startStep(`${label}  ${what} (${shortPath(event.location, cwd)}, ${size(event.size)})`);
+        startStep(`${label}  ${what} (${visible(shortPath(event.location, cwd))}, ${size(event.size)})`);
         break;
       }
       case 'backup-done': {

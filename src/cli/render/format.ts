@@ -54,7 +54,17 @@ export function shortPath(p: string, cwd: string): string {
 
 /** One line for a table cell: newlines, tabs and other control characters become single spaces. */
 export function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]+/g, ' ');
+  return text.replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ');
+}
+
+/**
+ * Control characters shown as escapes (`\n`, `\t`, `\x1b`), for paths and messages printed outside a
+ * command line: a terminal must never receive an escape sequence that came from a file name or argv.
+ */
+export function visible(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) =>
+    ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /**

@@ -5,7 +5,7 @@ import { isOwnCommand, type BackupRef, type RunRecord } from '../../oplog/run-re
 import type { Backup } from '../../store/manifest.js';
 import type { Recheck } from '../../core/recheck-backup.js';
 import type { Paint } from './colour.js';
-import { clip, duration, oneLine, shortPath, size, when } from './format.js';
+import { clip, duration, oneLine, shortPath, size, visible, when } from './format.js';
 import { describeRun } from './run-summary.js';
 
 export interface CheckedBackup {
@@ -37,7 +37,7 @@ export function renderRunDetails(d: RunDetails, c: Paint): string {
   out.push(line(r.kind === 'run' ? 'run' : r.kind, `${r.id}  ${statusText(r, c)}`));
   out.push(...wrapCommand(isOwnCommand(r) ? ['safe-run', ...r.argv] : r.argv, d.width));
   if (r.reason) out.push(...wrapped('reason', oneLine(r.reason), d.width));
-  out.push(line('cwd', r.cwd));
+  out.push(line('cwd', visible(r.cwd)));
   out.push(line('by', `${r.user} on ${r.host}, pid ${r.pid}, safe-run ${r.safeRunVersion}`));
   out.push(line('started', `${localTime(r.startedAt)}  (${when(r.startedAt)})`));
   if (r.endedAt) out.push(line('ended', `${localTime(r.endedAt)}${r.durationMs === undefined ? '' : `, after ${duration(r.durationMs)}`}`));
@@ -87,7 +87,7 @@ function backupLines(b: CheckedBackup, verified: boolean, cwd: string, c: Paint)
     `  ${b.ref.id}  ${b.ref.database}`,
     `    backup  ${taken}`,
     `    sha256  ${b.ref.sha256}`,
-    `    file    ${shortPath(b.ref.path, cwd)}`,
+    `    file    ${visible(shortPath(b.ref.path, cwd))}`,
     `    state   ${state}`,
   ];
 }
