@@ -142,8 +142,11 @@ describe.concurrent('the backup store', () => {
     const taken = await runCli(['backup', '--reason', 'before the big import'], { cwd: p.dir });
     expect(taken.code, taken.stderr).toBe(0);
     const [backup] = await listOf(p.dir);
-    expect(backup).toMatchObject({ kind: 'manual', reason: 'before the big import', runId: null, database: 'app' });
+    expect(backup).toMatchObject({ kind: 'manual', reason: 'before the big import', database: 'app' });
     expect(taken.stderr).toContain(`safe-run restore ${backup!.id}`);
+    // A manual backup is logged as a run of its own, which the backup names.
+    const runs = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; kind: string }>;
+    expect(runs.map((r) => [r.id, r.kind])).toEqual([[backup!.runId, 'backup']]);
 
     deleteUsers(p.dbPath, 'id > 10');
     expect(rowsOf(p.dbPath)).toHaveLength(10);
