@@ -29,6 +29,8 @@ export function renderDiff(d: DatabaseDiff, stream: NodeJS.WriteStream = process
   }
   const same = d.tables.length - changed.length;
   if (same > 0) out.push(c.dim(`  ${same} table${same === 1 ? '' : 's'} unchanged`));
+  // Why a table could not be compared, or how its rows were matched when nothing identifies them.
+  for (const t of changed) if (t.reason) out.push((t.status === 'incomparable' ? c.red : c.dim)(`  ${t.name}: ${t.status === 'incomparable' ? 'not compared: ' : ''}${t.reason}`));
   for (const t of changed) if (t.samples) out.push(...renderSamples(t));
   return out.join('\n');
 }
