@@ -106,6 +106,6 @@ function identityOf(before: SideShape, after: SideShape, pairs: ColumnPair[]): I
     }
   }
   if (bothRowids) return { by: 'rowid' };
-  const why = before.withoutRowid || after.withoutRowid ? 'the primary key changed' : 'columns named rowid, _rowid_ and oid hide the rowid';
-  return { by: 'whole-row', why: `${why}: rows compared as wholes, a changed row counts as deleted and inserted` };
+  const why = before.withoutRowid || after.withoutRowid ? 'primary key changed' : 'no key, and columns hide the rowid';
+  return { by: 'whole-row', why: `${why}: rows matched whole (an update is −1 +1)` };
 }
