@@ -18,7 +18,7 @@ export interface SideShape {
   key: Array<{ name: string; coll: string }>;
   /** The key is an INTEGER PRIMARY KEY that is the rowid itself (not `INTEGER PRIMARY KEY DESC`). */
   alias: boolean;
-  /** A rowid table's key that is not the rowid may hold NULLs (SQLite's legacy): not NOT NULL here. */
+  /** A rowid table's key that is not the rowid may hold NULLs (SQLite's legacy), and may here do. */
   nullableKey: boolean;
 }
 
@@ -74,12 +74,23 @@ export function sideShape(db: Database.Database, schema: string, table: string):
 }
 
 export function tableShape(db: Database.Database, schemas: Record<Side, string>, name: string): TableShape {
-  const before = sideShape(db, schemas.before, name);
-  const after = sideShape(db, schemas.after, name);
+  const before = holdsNullKeys(db, schemas.before, name, sideShape(db, schemas.before, name));
+  const after = holdsNullKeys(db, schemas.after, name, sideShape(db, schemas.after, name));
   const pairs = pairColumns(before.columns, after.columns);
   const sameRecords = before.withoutRowid === after.withoutRowid && before.alias === after.alias && pairs.every((p) => p.samePosition);
   const pageLevel = sameRecords && Boolean(before.rowid && after.rowid) && !before.virtual && !after.virtual;
   return { name, before, after, pairs, identity: identityOf(before, after, pairs), sameRecords, pageLevel };
+}
+
+/**
+ * A nullable one-column key that holds no NULL is not nullable for this diff: the key's index answers
+ * in one lookup, and the diff then joins on the key alone (cheaper than the NULL-aware join). A key
+ * of several columns is not searched (its later columns have no index to ask).
+ */
+function holdsNullKeys(db: Database.Database, schema: string, table: string, side: SideShape): SideShape {
+  if (!side.nullableKey || side.key.length !== 1) return side;
+  const holds = db.prepare(`SELECT EXISTS (SELECT 1 FROM ${schema}.${quoteIdent(table)} WHERE ${quoteIdent(side.key[0]!.name)} IS NULL)`).pluck().get() === 1;
+  return { ...side, nullableKey: holds };
 }
 
 /**
