@@ -13,12 +13,13 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { SnapshotFacts } from '../engines/engine.js';
 import { quoteIdent } from '../engines/sqlite-facts.js';
-import { bookkeepingPages, freelistPages, rowidRangeOfLeaf, walkTree, type RowidRange, type TreePages } from './btree.js';
-import { changedPagesInParallel } from './changed-pages.js';
 import type { DatabaseDiff, TableDiff } from './diff-types.js';
-import { FilePageSource, LivePageSource, type PageSource } from './page-source.js';
-import { columnsOf, compareSchemas, schemaOf, type SchemaEntry } from './schema-diff.js';
-import { diffRows, type Sides, type TableShape } from './table-diff.js';
+import { pageLevelPlan, type PagePlan, type TablePlan } from './page-plan.js';
+import type { PageSource } from './page-source.js';
+import { compareSchemas, schemaOf, shadowTables, withSequence, type SchemaEntry } from './schema-diff.js';
+import { diffRows, type Sides } from './table-diff.js';
+import { tableShape } from './table-shape.js';
+import { diffWholeRows } from './whole-row-diff.js';
 
 export interface DiffEndpoint {
   /** The database file: a backup, or the live database. */
@@ -33,7 +34,10 @@ export interface DiffEndpoint {
 export interface DiffOptions {
   /** Changed rows to keep per table (0: counts only). */
   rows?: number;
-  /** Use the page-level shortcut (default true); false compares every row, for tests and doubts. */
+  /**
+   * Use the page-level shortcut (default true); false compares every row, for tests and doubts. The
+   * environment variable SAFE_RUN_DIFF_PLAIN=1 sets false for a whole process (tests of the CLI).
+   */
   pageLevel?: boolean;
 }
 
@@ -57,60 +61,27 @@ export async function diffDatabase(name: string, before: DiffEndpoint, after: Di
     // Read both schemas now: this takes the read locks that pin the snapshot for the whole diff.
     const entriesBefore = schemaOf(db, s.before);
     const entriesAfter = schemaOf(db, s.after);
-    const schema = compareSchemas(db, { schema: s.before, entries: entriesBefore }, { schema: s.after, entries: entriesAfter });
+    // A virtual table's shadow tables are its storage: compared (and reported) as the virtual table.
+    const shadows = new Set([...shadowTables(entriesBefore), ...shadowTables(entriesAfter)]);
+    const visible = (m: Map<string, SchemaEntry>) => new Map([...m].filter(([n]) => !shadows.has(n)));
+    const schema = compareSchemas(db, { schema: s.before, entries: visible(entriesBefore) }, { schema: s.after, entries: visible(entriesAfter) });
+    const tablesBefore = withSequence(db, s.before, entriesBefore);
+    const tablesAfter = withSequence(db, s.after, entriesAfter);
     const uv = (schema: string) => db.pragma(`${schema}.user_version`, { simple: true }) as number;
-    const sampleLimit = opts.rows ?? 0;
-
-    const pages = opts.pageLevel === false ? undefined : await pageLevelPlan(s, before, after, entriesBefore, entriesAfter, opened);
+    const pageLevel = opts.pageLevel ?? process.env.SAFE_RUN_DIFF_PLAIN !== '1';
+    const pages = pageLevel ? await pageLevelPlan(s, before, after, tablesBefore, tablesAfter, opened) : undefined;
     const tables: TableDiff[] = [];
-    let skipped = 0;
-    const names = new Set([...entriesBefore.values(), ...entriesAfter.values()].filter((e) => e.type === 'table').map((e) => e.name));
+    const names = new Set([...tablesBefore.values(), ...tablesAfter.values()].filter((e) => e.type === 'table' && !shadows.has(e.name)).map((e) => e.name));
     for (const table of [...names].sort()) {
-      const a = entriesBefore.get(table);
-      const b = entriesAfter.get(table);
-      const virtual = /^\s*CREATE\s+VIRTUAL\s/i.test((a ?? b)!.sql ?? '');
-      if (!a || a.type !== 'table' || !b || b.type !== 'table') {
-        const present = (a?.type === 'table' ? a : b)!;
-        const schemaName = present === a ? s.before : s.after;
-        const rows = virtual ? null : (db.prepare(`SELECT count(*) FROM ${schemaName}.${quoteIdent(table)}`).pluck().get() as number);
-        tables.push({
-          name: table,
-          status: present === a ? 'dropped' : 'added',
-          rowsBefore: present === a ? rows : null,
-          rowsAfter: present === a ? null : rows,
-          inserted: present === a ? 0 : (rows ?? 0),
-          deleted: present === a ? (rows ?? 0) : 0,
-          updated: 0,
-          method: 'full',
-          key: [],
-        });
-        continue;
+      const a = tablesBefore.get(table);
+      const b = tablesAfter.get(table);
+      try {
+        tables.push(compareTable(s, table, a, b, planOf(pages, table, b, tablesAfter), { before, after, rows: opts.rows ?? 0 }));
+      } catch (err) {
+        // One table that cannot be compared must not lose the others.
+        const reason = (err as Error).message.split('\n')[0];
+        tables.push({ name: table, status: 'incomparable', reason, rowsBefore: null, rowsAfter: null, inserted: 0, deleted: 0, updated: 0, method: 'full', key: [] });
       }
-      if (virtual) continue; // its content lives in shadow tables, which are compared themselves
-      const shape = shapeOf(db, s, table, b);
-      const plan = pages?.tables.get(table);
-      let counts: Pick<TableDiff, 'inserted' | 'deleted' | 'updated' | 'samples'>;
-      let method: TableDiff['method'];
-      if (plan && !plan.changed) {
-        counts = { inserted: 0, deleted: 0, updated: 0 };
-        method = 'skipped';
-        skipped++;
-      } else if (plan && plan.candidates && !shape.withoutRowid) {
-        counts = diffRows(s, shape, plan.candidates, sampleLimit);
-        method = 'pages';
-      } else {
-        counts = diffRows(s, shape, undefined, sampleLimit);
-        method = 'full';
-      }
-      const known = (facts?: SnapshotFacts) => facts?.tables.find((t) => t.name === table)?.rows ?? null;
-      let rowsBefore = known(before.facts);
-      let rowsAfter = known(after.facts);
-      const net = counts.inserted - counts.deleted;
-      if (rowsBefore === null && rowsAfter !== null) rowsBefore = rowsAfter - net;
-      if (rowsBefore === null) rowsBefore = db.prepare(`SELECT count(*) FROM ${s.before}.${quoteIdent(table)}`).pluck().get() as number;
-      if (rowsAfter === null) rowsAfter = rowsBefore + net;
-      const changed = counts.inserted + counts.deleted + counts.updated > 0;
-      tables.push({ name: table, status: changed ? 'changed' : 'unchanged', rowsBefore, rowsAfter, ...counts, method, key: shape.pk.length ? shape.pk : shape.rowidAlias ? [pkName(db, s, table)] : ['rowid'] });
     }
     db.exec('COMMIT');
     return {
@@ -119,7 +90,7 @@ export async function diffDatabase(name: string, before: DiffEndpoint, after: Di
       after: { label: after.label, userVersion: uv(s.after), exists: true },
       schema,
       tables,
-      stats: { pages: pages?.pageCount ?? 0, pagesChanged: pages?.changed ?? 0, tablesSkipped: skipped, ms: Date.now() - started, pageLevel: Boolean(pages) },
+      stats: { pages: pages?.pageCount ?? 0, pagesChanged: pages?.changed ?? 0, tablesSkipped: tables.filter((t) => t.method === 'skipped').length, ms: Date.now() - started, pageLevel: Boolean(pages) },
     };
   } finally {
     if (db.inTransaction) db.exec('ROLLBACK');
@@ -128,142 +99,59 @@ export async function diffDatabase(name: string, before: DiffEndpoint, after: Di
   }
 }
 
-function pkName(db: Database.Database, s: Sides, table: string): string {
-  return columnsOf(db, s.after, table).find((c) => c.pk === 1)?.name ?? 'rowid';
+const isVirtual = (e: SchemaEntry) => /^\s*CREATE\s+VIRTUAL\s/i.test(e.sql ?? '');
+
+/** A virtual table has no pages of its own: it changed when one of its shadow tables did. */
+function planOf(pages: PagePlan | undefined, table: string, entry: SchemaEntry | undefined, entries: Map<string, SchemaEntry>): TablePlan | undefined {
+  if (!pages || !entry || !isVirtual(entry)) return pages?.tables.get(table);
+  const own = [...shadowTables(entries)].filter((n) => n.startsWith(`${table}_`)).map((n) => pages.tables.get(n));
+  return own.length > 0 && own.every((p) => p && !p.changed) ? { changed: false } : { changed: true };
 }
 
-function shapeOf(db: Database.Database, s: Sides, table: string, entry: SchemaEntry): TableShape {
-  const colsBefore = columnsOf(db, s.before, table);
-  const colsAfter = columnsOf(db, s.after, table);
-  const columns = colsAfter.filter((c) => colsBefore.some((x) => x.name === c.name)).map((c) => c.name);
-  const withoutRowid = /\)\s*WITHOUT\s+ROWID\s*(,|;|$)/i.test(entry.sql ?? '');
-  const pkCols = colsAfter.filter((c) => c.pk > 0).sort((x, y) => x.pk - y.pk);
-  const rowidAlias = !withoutRowid && pkCols.length === 1 && pkCols[0]!.type.toUpperCase() === 'INTEGER';
-  const pk = rowidAlias ? [] : pkCols.map((c) => c.name).filter((c) => columns.includes(c));
-  return { name: table, columns, pk: withoutRowid || pk.length === pkCols.length ? pk : [], withoutRowid, rowidAlias };
-}
-
-interface TablePlan {
-  changed: boolean;
-  /** Rowid ranges of changed leaves, per side; undefined when the rows must all be compared. */
-  candidates?: { before: RowidRange[]; after: RowidRange[] };
-}
-
-/** Steps 1-4 of the header comment: which tables changed, and which of their rows can have. */
-async function pageLevelPlan(
+function compareTable(
   s: Sides,
-  before: DiffEndpoint,
-  after: DiffEndpoint,
-  entriesBefore: Map<string, SchemaEntry>,
-  entriesAfter: Map<string, SchemaEntry>,
-  opened: PageSource[],
-): Promise<PagePlan | undefined> {
-  // The page sources stay open until the SQL connection is closed (the caller closes them): closing any
-  // descriptor of a file drops every POSIX lock this process holds on it, our read transaction's too.
-  const open = (e: DiffEndpoint, withWal: boolean): PageSource => {
-    const src = e.live ? new LivePageSource(e.file, withWal ? undefined : null) : new FilePageSource(e.file);
-    opened.push(src);
-    return src;
-  };
-  const restarted = (src: PageSource) => src instanceof LivePageSource && src.walRestarted();
-  const a = open(before, true);
-  const b = open(after, true);
-  const plan = await planFrom(s, a, b, entriesBefore, entriesAfter);
-  // A -wal restarted meanwhile was wholly in the file when our read began: the file alone is our view.
-  if (!restarted(a) && !restarted(b)) return plan;
-  return planFrom(s, open(before, false), open(after, false), entriesBefore, entriesAfter);
-}
-
-type PagePlan = { tables: Map<string, TablePlan>; pageCount: number; changed: number };
-
-async function planFrom(
-  s: Sides,
-  a: PageSource,
-  b: PageSource,
-  entriesBefore: Map<string, SchemaEntry>,
-  entriesAfter: Map<string, SchemaEntry>,
-): Promise<PagePlan | undefined> {
-  if (a.pageSize !== b.pageSize) return undefined;
-  const changed = await changedPagesInParallel(a, b);
-  const owned = new Set<number>([...freelistPages(a), ...freelistPages(b), ...bookkeepingPages(a), ...bookkeepingPages(b)]);
-  const trees = (src: PageSource, entries: Map<string, SchemaEntry>) => {
-    const out = new Map<string, TreePages>();
-    for (const e of entries.values()) {
-      if (e.rootpage > 0) out.set(e.name, walkTree(src, e.rootpage));
-    }
-    return out;
-  };
-  let treesA: Map<string, TreePages>;
-  let treesB: Map<string, TreePages>;
-  try {
-    treesA = trees(a, entriesBefore);
-    treesB = trees(b, entriesAfter);
-  } catch {
-    return undefined; // a page we do not understand: compare rows the plain way
+  table: string,
+  a: SchemaEntry | undefined,
+  b: SchemaEntry | undefined,
+  plan: TablePlan | undefined,
+  o: { before: DiffEndpoint; after: DiffEndpoint; rows: number },
+): TableDiff {
+  const countIn = (schema: string) => s.db.prepare(`SELECT count(*) FROM ${schema}.${quoteIdent(table)}`).pluck().get() as number;
+  if (!a || a.type !== 'table' || !b || b.type !== 'table') {
+    const dropped = a?.type === 'table';
+    const rows = countIn(dropped ? s.before : s.after);
+    return dropped
+      ? { name: table, status: 'dropped', rowsBefore: rows, rowsAfter: null, inserted: 0, deleted: rows, updated: 0, method: 'full', key: [] }
+      : { name: table, status: 'added', rowsBefore: null, rowsAfter: rows, inserted: rows, deleted: 0, updated: 0, method: 'full', key: [] };
   }
-  for (const t of [...treesA.values(), ...treesB.values()]) {
-    for (const p of t.leaves) owned.add(p);
-    for (const p of t.interior) owned.add(p);
+  const shape = tableShape(s.db, s, table);
+  const id = shape.identity;
+  let counts: Pick<TableDiff, 'inserted' | 'deleted' | 'updated' | 'samples'>;
+  let method: TableDiff['method'];
+  if (plan && !plan.changed && (shape.sameRecords || isVirtual(a))) {
+    counts = { inserted: 0, deleted: 0, updated: 0 };
+    method = 'skipped';
+  } else if (id.by === 'whole-row') {
+    counts = diffWholeRows(s, shape);
+    method = 'full';
+  } else if (plan?.candidates && shape.pageLevel) {
+    counts = diffRows(s, shape, plan.candidates, o.rows);
+    method = 'pages';
+  } else {
+    counts = diffRows(s, shape, undefined, o.rows);
+    method = 'full';
   }
-  // Changed pages in no tree and not free are overflow pages (long rows). Interior pages do not say
-  // whose they are, so SQLite's dbstat walk names their owners (rare: it reads every tree), and those
-  // tables are compared in full.
-  const unowned = new Set([...changed].filter((p) => !owned.has(p)));
-  const overflowOwners = new Set<string>();
-  if (unowned.size > 0) {
-    for (const schema of [s.before, s.after]) {
-      const rows = s.db.prepare(`SELECT name, pageno FROM dbstat(?) WHERE pagetype = 'overflow'`).all(schema) as Array<{ name: string; pageno: number }>;
-      for (const r of rows) if (unowned.has(r.pageno)) overflowOwners.add(r.name);
-    }
-  }
-  const plans = new Map<string, TablePlan>();
-  for (const [name, ea] of entriesBefore) {
-    const eb = entriesAfter.get(name);
-    if (ea.type !== 'table' || !eb || eb.type !== 'table' || ea.rootpage === 0) continue;
-    const ta = treesA.get(name);
-    const tb = treesB.get(name);
-    if (!ta || !tb || ea.rootpage !== eb.rootpage) {
-      plans.set(name, { changed: true });
-      continue;
-    }
-    const setA = new Set(ta.leaves);
-    const setB = new Set(tb.leaves);
-    const candA = ta.leaves.filter((p) => changed.has(p) || !setB.has(p));
-    const candB = tb.leaves.filter((p) => changed.has(p) || !setA.has(p));
-    const interiorChanged = [...ta.interior, ...tb.interior].some((p) => changed.has(p));
-    const overflowChanged = overflowOwners.has(name);
-    const isChanged = candA.length > 0 || candB.length > 0 || interiorChanged || overflowChanged;
-    if (!isChanged) {
-      plans.set(name, { changed: false });
-      continue;
-    }
-    if (overflowChanged) {
-      plans.set(name, { changed: true });
-      continue;
-    }
-    const buf = Buffer.alloc(a.pageSize);
-    try {
-      plans.set(name, {
-        changed: true,
-        candidates: {
-          before: ranges(a, candA, buf),
-          after: ranges(b, candB, buf),
-        },
-      });
-    } catch {
-      plans.set(name, { changed: true }); // an index-shaped (WITHOUT ROWID) tree: compare in full
-    }
-  }
-  return { tables: plans, pageCount: Math.max(a.pageCount, b.pageCount), changed: changed.size };
-}
-
-function ranges(src: PageSource, leaves: number[], buf: Buffer): RowidRange[] {
-  const out: RowidRange[] = [];
-  for (const p of leaves) {
-    const r = rowidRangeOfLeaf(src, p, buf);
-    if (r) out.push(r);
-  }
-  return out;
+  const known = (facts?: SnapshotFacts) => facts?.tables.find((t) => t.name === table)?.rows ?? null;
+  let rowsBefore = known(o.before.facts);
+  let rowsAfter = known(o.after.facts);
+  const net = counts.inserted - counts.deleted;
+  if (rowsBefore === null && rowsAfter !== null) rowsBefore = rowsAfter - net;
+  if (rowsBefore === null) rowsBefore = countIn(s.before);
+  if (rowsAfter === null) rowsAfter = rowsBefore + net;
+  const changed = counts.inserted + counts.deleted + counts.updated > 0;
+  const key = id.by === 'key' ? id.key.map((k) => k.after) : id.by === 'rowid' ? ['rowid'] : [];
+  const reason = id.by === 'whole-row' ? { reason: id.why } : {};
+  return { name: table, status: changed ? 'changed' : 'unchanged', ...reason, rowsBefore, rowsAfter, ...counts, method, key };
 }
 
 /** One side does not exist (a database deleted by the script, or restored where none was). */
@@ -273,7 +161,7 @@ function oneSided(name: string, before: DiffEndpoint, after: DiffEndpoint, befor
   try {
     const entries = schemaOf(db, 'main');
     const tables: TableDiff[] = [...entries.values()]
-      .filter((e) => e.type === 'table' && !/^\s*CREATE\s+VIRTUAL\s/i.test(e.sql ?? ''))
+      .filter((e) => e.type === 'table' && !isVirtual(e) && !shadowTables(entries).has(e.name))
       .map((e) => {
         const rows = db.prepare(`SELECT count(*) FROM ${quoteIdent(e.name)}`).pluck().get() as number;
         return beforeExists

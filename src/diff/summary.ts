@@ -7,6 +7,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 export function tableChange(t: TableDiff): string {
   if (t.status === 'added') return `${t.name} (new table, ${n(t.rowsAfter ?? 0)} rows)`;
   if (t.status === 'dropped') return `${t.name} (dropped, had ${n(t.rowsBefore ?? 0)} rows)`;
+  if (t.status === 'incomparable') return `${t.name} (not compared: ${t.reason ?? 'unknown reason'})`;
   const parts: string[] = [];
   if (t.inserted) parts.push(`+${n(t.inserted)}`);
   if (t.deleted) parts.push(`−${n(t.deleted)}`);
@@ -17,6 +18,7 @@ export function tableChange(t: TableDiff): string {
 
 export function schemaChangeText(c: SchemaChange): string {
   const what = c.kind === 'column' ? `column ${c.name}` : `${c.kind} ${c.name}`;
+  if (c.change === 'renamed') return `${what} renamed to ${c.detail}`;
   return `${what} ${c.change}${c.detail && c.change === 'changed' ? ` (${c.detail})` : ''}`;
 }
 

@@ -3,20 +3,11 @@ import type Database from 'better-sqlite3';
 import { quoteIdent } from '../engines/sqlite-facts.js';
 import type { RowidRange } from './btree.js';
 import type { Row, TableDiff } from './diff-types.js';
-
-export interface TableShape {
-  name: string;
-  /** Columns present on both sides: the ones whose values are compared. */
-  columns: string[];
-  /** Primary-key columns, or [] to identify rows by rowid. */
-  pk: string[];
-  withoutRowid: boolean;
-  /** An INTEGER PRIMARY KEY column is the rowid under another name. */
-  rowidAlias: boolean;
-}
+import type { Side, TableShape } from './table-shape.js';
 
 export interface Sides {
   db: Database.Database;
+  /** The schema name ('main' or 'other') of each side. */
   before: string;
   after: string;
 }
@@ -58,30 +49,51 @@ class Samples {
 }
 
 /**
- * Compare rows with SQL on both attached schemas, joined on the key: deleted (only before), inserted
- * (only after), updated (on both, some compared column differs). With `scope`, only the rows in the
- * rowid ranges of changed leaf pages are looked at: every other row sits on a page that is
- * byte-identical and in the same tree on both sides, so it cannot differ. A deleted or updated row was
- * on a changed page before, an inserted one is on a changed page after, so each range set is searched
- * for its own kinds only. Without `scope`, every row is compared (what sqldiff does).
+ * Compare rows with SQL on both attached schemas, matched by identity (table-shape.ts): deleted (only
+ * before), inserted (only after), updated (on both, some compared column differs). With `scope`, only
+ * the rows in the rowid ranges of changed leaf pages are looked at: every other row sits on a page that
+ * is byte-identical and in the same tree on both sides, so it cannot differ. A deleted or updated row
+ * was on a changed page before, an inserted one is on a changed page after, so each range set is
+ * searched for its own kinds only. Without `scope`, every row is compared (what sqldiff does).
  */
 export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[]; after: RowidRange[] } | undefined, sampleLimit: number): Counts {
-  const table = quoteIdent(t.name);
-  const on = t.pk.length > 0 ? t.pk.map((k) => `x.${quoteIdent(k)} IS y.${quoteIdent(k)}`).join(' AND ') : 'x.rowid = y.rowid';
-  const differs = t.columns.length > 0 ? t.columns.map((c) => `x.${quoteIdent(c)} IS NOT y.${quoteIdent(c)}`).join(' OR ') : '0';
+  const q = quoteIdent;
+  const from = (side: Side) => `${s[side]}.${q(t.name)}`;
+  const other = (side: Side): Side => (side === 'before' ? 'after' : 'before');
+  const rid = (side: Side) => t[side].rowid!;
+  const id = t.identity;
+  if (id.by === 'whole-row') throw new Error('rows compared as wholes have no identity to join on');
+  /** Conditions under which row `y` (side `ys`) is the row `x` (side `xs`). */
+  const keyEq = (y: string, xs: Side) => id.by === 'key' ? id.key.map((k) => `${y}.${q(k[other(xs)])} = x.${q(k[xs])} COLLATE ${q(k.coll)}`).join(' AND ') : `${y}.${rid(other(xs))} = x.${rid(xs)}`;
+  const hasNull = (a: string, side: Side) => (id.by === 'key' ? id.key.map((k) => `${a}.${q(k[side])} IS NULL`).join(' OR ') : '0');
+  const nulls = id.by === 'key' && id.nullsByRowid;
+  /** `x` has a match on the other side: by key, or (its key holding a NULL) by rowid among the other side's NULL-key rows. */
+  const matched = (xs: Side) => {
+    const ys = other(xs);
+    const byKey = `EXISTS (SELECT 1 FROM ${from(ys)} y WHERE ${keyEq('y', xs)})`;
+    if (!nulls) return byKey;
+    return `${byKey} OR ((${hasNull('x', xs)}) AND EXISTS (SELECT 1 FROM ${from(ys)} y WHERE y.${rid(ys)} = x.${rid(xs)} AND (${hasNull('y', ys)})))`;
+  };
+  // One lookup per row either way; the CASE keeps the NULL-key rows off the key's index.
+  const joinAfter = nulls
+    ? `JOIN ${from('after')} y ON y.${rid('after')} = CASE WHEN ${hasNull('x', 'before')} THEN (SELECT y2.${rid('after')} FROM ${from('after')} y2 WHERE y2.${rid('after')} = x.${rid('before')} AND (${hasNull('y2', 'after')})) ELSE (SELECT y2.${rid('after')} FROM ${from('after')} y2 WHERE ${keyEq('y2', 'before')}) END`
+    : `JOIN ${from('after')} y ON ${keyEq('y', 'before')}`;
+  // A value changed when its storage class or its bytes did: typeof tells 1 from 1.0, and `+` (no
+  // affinity) with COLLATE BINARY compares text byte for byte whatever the column's collation.
+  const differs = t.pairs.length > 0 ? t.pairs.map((p) => `typeof(x.${q(p.before)}) IS NOT typeof(y.${q(p.after)}) OR +x.${q(p.before)} IS NOT +y.${q(p.after)} COLLATE BINARY`).join(' OR ') : '0';
   // The ranges go in as one JSON array, so each query runs once (SQLite walks the ranges itself)
   // instead of once per changed page. Rowids beyond 2^53 do not survive JSON: then one query per range.
   const inJson = scope !== undefined && [...scope.before, ...scope.after].every(([lo, hi]) => safe(lo) && safe(hi));
-  const rows = (schema: string) =>
+  const rows = (side: Side) =>
     !scope
-      ? `FROM ${schema}.${table} x`
+      ? `FROM ${from(side)} x`
       : inJson
-        ? `FROM json_each(?) r JOIN ${schema}.${table} x ON x.rowid BETWEEN r.value ->> 0 AND r.value ->> 1`
-        : `FROM ${schema}.${table} x JOIN (SELECT ? AS lo, ? AS hi) r ON x.rowid BETWEEN r.lo AND r.hi`;
+        ? `FROM json_each(?) r JOIN ${from(side)} x ON x.${rid(side)} BETWEEN r.value ->> 0 AND r.value ->> 1`
+        : `FROM ${from(side)} x JOIN (SELECT ? AS lo, ? AS hi) r ON x.${rid(side)} BETWEEN r.lo AND r.hi`;
   const sql = {
-    deleted: `${rows(s.before)} WHERE NOT EXISTS (SELECT 1 FROM ${s.after}.${table} y WHERE ${on})`,
-    inserted: `${rows(s.after)} WHERE NOT EXISTS (SELECT 1 FROM ${s.before}.${table} y WHERE ${on})`,
-    updated: `${rows(s.before)} JOIN ${s.after}.${table} y ON ${on} WHERE (${differs})`,
+    deleted: `${rows('before')} WHERE NOT (${matched('before')})`,
+    inserted: `${rows('after')} WHERE NOT (${matched('after')})`,
+    updated: `${rows('before')} ${joinAfter} WHERE (${differs})`,
   };
   // A deleted or updated row was on a changed page before; an inserted one is on a changed page after.
   const argsFor = (kind: keyof typeof sql): unknown[][] => {
@@ -99,10 +111,10 @@ export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[];
   const counts = { inserted: count('inserted'), deleted: count('deleted'), updated: count('updated') };
   if (sampleLimit <= 0) return counts;
 
-  // Rows keep their rowid (as "rowid") where it is what identifies them: tables without a primary key.
-  const keepRowid = !t.withoutRowid && t.pk.length === 0 && !t.columns.some((c) => c.toLowerCase() === 'rowid') && !t.rowidAlias;
-  const names = keepRowid ? ['rowid', ...t.columns] : t.columns;
-  const sel = (alias: string) => [...(keepRowid ? [`${alias}.rowid`] : []), ...t.columns.map((c) => `${alias}.${quoteIdent(c)}`)].join(', ');
+  // Rows keep their rowid (as "rowid") where it is what identifies them.
+  const keepRowid = id.by === 'rowid';
+  const names = [...(keepRowid ? ['rowid'] : []), ...t.pairs.map((p) => p.after)];
+  const sel = (alias: string, side: Side) => [...(keepRowid ? [`${alias}.${rid(side)}`] : []), ...t.pairs.map((p) => `${alias}.${q(p[side])}`)].join(', ');
   const fetch = (kind: keyof typeof sql, select: string): unknown[][] => {
     const stmt = s.db.prepare(`SELECT ${select} ${sql[kind]} LIMIT ?`).raw();
     const out: unknown[][] = [];
@@ -114,9 +126,9 @@ export function diffRows(s: Sides, t: TableShape, scope: { before: RowidRange[];
   };
   const toRow = (values: unknown[]) => Object.fromEntries(names.map((n, i) => [n, values[i]]));
   const samples = new Samples(sampleLimit);
-  for (const v of fetch('deleted', sel('x'))) samples.add('deleted', toRow(v));
-  for (const v of fetch('inserted', sel('x'))) samples.add('inserted', toRow(v));
-  for (const v of fetch('updated', `${sel('x')}, ${sel('y')}`)) samples.addUpdate(toRow(v.slice(0, names.length)), toRow(v.slice(names.length)));
+  for (const v of fetch('deleted', sel('x', 'before'))) samples.add('deleted', toRow(v));
+  for (const v of fetch('inserted', sel('x', 'after'))) samples.add('inserted', toRow(v));
+  for (const v of fetch('updated', `${sel('x', 'before')}, ${sel('y', 'after')}`)) samples.addUpdate(toRow(v.slice(0, names.length)), toRow(v.slice(names.length)));
   return { ...counts, samples: samples.result(counts.inserted + counts.deleted + counts.updated) };
 }
 

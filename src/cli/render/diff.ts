@@ -18,7 +18,8 @@ export function renderDiff(d: DatabaseDiff, stream: NodeJS.WriteStream = process
   out.push(`schema: ${schema.length ? schema.join(', ') : 'no changes'}`);
   const changed = d.tables.filter((t) => t.status !== 'unchanged');
   if (changed.length) {
-    const rows = changed.map((t) => [clip(t.name, 24), n(t.rowsBefore), n(t.rowsAfter), fmt(t.inserted, '+'), fmt(t.deleted, '−'), fmt(t.updated, '~')]);
+    const counts = (t: TableDiff) => (t.status === 'incomparable' ? ['—', '—', '—'] : [fmt(t.inserted, '+'), fmt(t.deleted, '−'), fmt(t.updated, '~')]);
+    const rows = changed.map((t) => [clip(t.name, 24), n(t.rowsBefore), n(t.rowsAfter), ...counts(t)]);
     const table = renderTable(
       [{ header: 'TABLE', flexible: true }, { header: 'BEFORE', right: true }, { header: 'AFTER', right: true }, { header: 'INSERTED', right: true }, { header: 'DELETED', right: true }, { header: 'UPDATED', right: true }],
       rows,
@@ -29,6 +30,8 @@ export function renderDiff(d: DatabaseDiff, stream: NodeJS.WriteStream = process
   }
   const same = d.tables.length - changed.length;
   if (same > 0) out.push(c.dim(`  ${same} table${same === 1 ? '' : 's'} unchanged`));
+  // Why a table could not be compared, or how its rows were matched when nothing identifies them.
+  for (const t of changed) if (t.reason) out.push((t.status === 'incomparable' ? c.red : c.dim)(clip(`  ${t.name}: ${t.status === 'incomparable' ? 'not compared: ' : ''}${t.reason}`, 80)));
   for (const t of changed) if (t.samples) out.push(...renderSamples(t));
   return out.join('\n');
 }
