@@ -175,7 +175,8 @@ export class SqliteEngine implements Engine {
         ? { file: this.location, live: true, label: side.label }
         : { file: side.snapshot.files[0]!.path, live: false, label: side.label, facts: side.snapshot.facts };
     const [b, a] = [endpoint(before), endpoint(after)];
-    return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) });
+    // undefined leaves the choice to the diff (SAFE_RUN_DIFF_PLAIN=1 forces the plain SQL path for tests).
+    return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) ? undefined : false });
   }
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
