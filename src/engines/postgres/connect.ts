@@ -61,7 +61,7 @@ export async function withAdmin<T>(target: PgTarget, fn: (admin: pg.Client) => P
 
 /** The server's `server_version_num`, e.g. 150020. */
 export async function serverVersionNum(client: pg.Client): Promise<number> {
-  const r = await client.query<{ v: string }>('SHOW server_version_num');
+  const r = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
   return Number(r.rows[0]!.v);
 }
 

@@ -1,0 +1,12 @@
+// The PostgreSQL engine's building blocks, re-exported for the engine seam to wire in.
+export { parsePostgresUrl, isPostgresUrl, locationOf, withDatabase, type PgTarget, type ParsedPostgresUrl } from './url.js';
+export { connectPg, safeRunAppName, serverIdentity } from './connect.js';
+export { lockDatabase, type DatabaseLock } from './advisory-lock.js';
+export { backupDatabase, type BackupStrategy, type PgBackup } from './backup.js';
+export { cloneDatabase, dropClone, CloneUnavailable, type CloneBackup } from './clone.js';
+export { dumpDatabase, type DumpBackup, type DumpCompression, type DumpOptions } from './dump.js';
+export { verifyDump, type DumpCheck, type DumpToVerify } from './verify.js';
+export { restoreClone, restoreDump, type RestoreOptions, type RestoreResult } from './restore.js';
+export { otherSessions, describeSessions, type PgSession } from './sessions.js';
+export { listSafeRunDatabases, removeLeftovers, type SafeRunDatabase } from './leftovers.js';
+export { countRows, type TableCount } from './row-counts.js';
