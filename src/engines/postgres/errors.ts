@@ -26,10 +26,16 @@ export function redact(text: string, secrets: Array<string | undefined> = []): s
  * is kept as `cause` only after its message has been redacted.
  */
 export function pgFailure(err: unknown, ctx: FailureContext, what?: string): SafeRunError {
-  if (err instanceof SafeRunError) return err;
+  if (err instanceof SafeRunError) {
+    if (!what || err.message.startsWith(what)) return err;
+    // Keep the first failure's words and hint; say what it means for the operation as a whole.
+    return new SafeRunError(ctx.kind, `${what}: ${err.message}`, { stage: err.stage ?? ctx.stage, database: err.database ?? ctx.database, hint: err.hint, cause: err });
+  }
   const e = err as { code?: string; message?: string; errno?: number; syscall?: string; hostname?: string };
   const raw = redact(String(e?.message ?? err), ctx.secrets);
-  const first = raw.split('\n').find((l) => l.trim() !== '')?.trim() ?? raw;
+  // Tools print context lines ("pg_restore: while PROCESSING TOC:") before the error itself.
+  const lines = raw.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const first = lines.find((l) => /\b(ERROR|FATAL|error):/.test(l)) ?? lines[0] ?? raw;
   const where = ctx.database ? ` (${ctx.database})` : '';
   const make = (message: string, hint: string, kind: ErrorKind = ctx.kind) => {
     const cause = new Error(raw);
@@ -54,7 +60,7 @@ export function pgFailure(err: unknown, ctx: FailureContext, what?: string): Saf
   if (code === '28P01' || /password authentication failed/i.test(raw)) {
     return make('wrong password for the PostgreSQL role', 'check the password in the URL, PGPASSWORD or ~/.pgpass');
   }
-  if (code === '28000' || /no pg_hba\.conf entry|role ".*" does not exist/i.test(raw)) {
+  if (code === '28000' || /no pg_hba\.conf entry|FATAL:\s+role ".*" does not exist/i.test(raw)) {
     return make(`the server refused the login: ${first}`, 'check the user name and the server\'s pg_hba.conf');
   }
   if (code === '3D000' || /database ".*" does not exist/i.test(raw)) {
@@ -72,5 +78,12 @@ export function pgFailure(err: unknown, ctx: FailureContext, what?: string): Saf
   if (code === 'ENOSPC' || /No space left on device/i.test(raw)) {
     return make('no space left on the device', 'free some space or back up to another disk');
   }
-  return make(first.replace(/^.*?(ERROR|FATAL|error):\s*/, ''), 'run again with --debug for the full message');
+  return make(serverMessage(first), 'run again with --debug for the full message');
+}
+
+/** The server's own words in a tool's line ("pg_restore: error: could not execute query: ERROR:  x" → "x"). */
+function serverMessage(line: string): string {
+  const server = /(?:ERROR|FATAL):\s+(.*)$/.exec(line);
+  if (server) return server[1]!;
+  return line.replace(/^[a-z_]+:\s+(error:\s+)?/i, '');
 }

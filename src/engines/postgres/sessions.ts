@@ -17,7 +17,7 @@ export interface PgSession {
 /** Client sessions on `database` other than the caller's own. Background workers are left out. */
 export async function otherSessions(client: pg.Client, database: string): Promise<PgSession[]> {
   const r = await client.query<{ pid: number; application_name: string; usename: string | null; client_addr: string | null; backend_start: Date | null }>(
-    `SELECT pid, application_name, usename, client_addr::text AS client_addr, backend_start
+    `SELECT pid, application_name, usename, host(client_addr) AS client_addr, backend_start
        FROM pg_stat_activity
       WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
       ORDER BY backend_start`,
