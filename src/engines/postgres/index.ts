@@ -10,3 +10,6 @@ export { restoreClone, restoreDump, type RestoreOptions, type RestoreResult } fr
 export { otherSessions, describeSessions, type PgSession } from './sessions.js';
 export { listSafeRunDatabases, removeLeftovers, type SafeRunDatabase } from './leftovers.js';
 export { countRows, type TableCount } from './row-counts.js';
+export { diffDatabases, type DatabaseDiff } from './diff.js';
+export type { SchemaDiff, SchemaChange } from './schema-diff.js';
+export type { TableRowDiff } from './row-diff.js';
