@@ -41,6 +41,21 @@ async function keepDir(): Promise<string> {
 describe.each(['clone', 'dump'] as const)('the %s strategy', (strategy) => {
   test('restores exactly the earlier rows, schema and sequence after a damaging script', async () => {
     const db = await freshDb();
+    const role = randomDbName('r');
+    await sql('postgres', `CREATE ROLE ${role}`);
+    cleanups.push(() => sql('postgres', `DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`));
+    // Database-level properties, which neither CREATE DATABASE … TEMPLATE nor pg_restore carry over.
+    await sql('postgres', `REVOKE CONNECT ON DATABASE ${db} FROM PUBLIC; GRANT CONNECT ON DATABASE ${db} TO ${role} WITH GRANT OPTION;
+      ALTER DATABASE ${db} SET work_mem = '7MB'; COMMENT ON DATABASE ${db} IS 'the app''s data'`);
+    const rawProps = async () => (await sql('postgres', `SELECT datacl::text AS acl, shobj_description(oid, 'pg_database') AS comment,
+      (SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = d.oid AND setrole = 0) AS settings FROM pg_database d WHERE datname = '${db}'`))[0]!;
+    // The same grants may be listed in another order.
+    const propsOf = async () => {
+      const p = await rawProps();
+      return { ...p, acl: String(p.acl).replace(/^\{|\}$/g, '').split(',').sort() };
+    };
+    const props = await propsOf();
+    expect(props).toMatchObject({ comment: "the app's data", settings: ['work_mem=7MB'] });
     const before = await snapshotOf(db);
     const dir = await keepDir();
     const backup: PgBackup = await backupDatabase(targetOf(db), strategy, { backupId: randomDbName('b'), dumpFile: join(dir, 'db.dump') });
@@ -53,14 +68,14 @@ describe.each(['clone', 'dump'] as const)('the %s strategy', (strategy) => {
     await damage(db);
     expect(await columnsOf(db, 'accounts')).toContain('email text');
 
-    const result = backup.strategy === 'clone' ? await restoreClone(targetOf(db), backup.database) : await restoreDump(targetOf(db), backup);
+    const result = backup.strategy === 'clone' ? await restoreClone(targetOf(db), backup) : await restoreDump(targetOf(db), backup);
     cleanups.push(() => dropDbs(result.keptAs));
     expect(result.method).toBe(strategy === 'clone' ? 'clone-rename' : 'dump-swap');
     expect(await snapshotOf(db)).toEqual(before);
+    expect(result.skipped).toEqual([]);
+    expect(await propsOf()).toEqual(props);
     // The replaced database is kept as it was after the script.
     expect(await columnsOf(result.keptAs!, 'accounts')).toContain('email text');
-    const comment = await sql<{ c: string | null }>('postgres', `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`, [db]);
-    expect(comment[0]!.c).toBeNull();
   });
 });
 

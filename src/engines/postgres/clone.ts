@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { SafeRunError, type SafeRunErrorDetails } from '../../errors.js';
 import { connectPg, ident, withAdmin } from './connect.js';
+import { readDatabaseProps, type DatabaseProps } from './database-props.js';
 import { pgFailure } from './errors.js';
 import { cloneName, createOwned, dropOwned, markKept } from './owned-db.js';
 import { assertSameCounts, countDifferences, countRows, type TableCount } from './row-counts.js';
@@ -25,6 +26,8 @@ export interface CloneBackup {
   database: string;
   /** Row counts of the source when cloned; the clone's counts equal them. */
   tables: TableCount[];
+  /** The source's owner, grants, settings and comment, which a clone does not copy; put back on restore. */
+  databaseProps?: DatabaseProps;
   durationMs: number;
 }
 
@@ -43,6 +46,7 @@ export async function cloneDatabase(target: PgTarget, backupId: string): Promise
   return withAdmin(target, async (admin) => {
     await assertMayClone(admin, target.database, location);
     await assertAlone(admin, target.database, location);
+    const databaseProps = await readDatabaseProps(admin, target.database);
     const before = await countsOf(target, target.database);
     const name = cloneName(backupId);
     try {
@@ -61,7 +65,7 @@ export async function cloneDatabase(target: PgTarget, backupId: string): Promise
         assertSameCounts(cloned, await countsOf(target, target.database), { kind: 'backup', stage: 'verify', database: location, what: 'the clone does not match its source' });
       }
       await markKept(admin, name, `clone of ${target.database} (backup ${backupId})`);
-      return { strategy: 'clone' as const, database: name, tables: cloned, durationMs: Date.now() - started };
+      return { strategy: 'clone' as const, database: name, tables: cloned, databaseProps, durationMs: Date.now() - started };
     } catch (err) {
       await dropOwned(admin, name).catch(() => {});
       throw pgFailure(err, ctx, 'clone failed');

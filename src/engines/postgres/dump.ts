@@ -8,6 +8,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connectPg, safeRunAppName, serverVersionNum } from './connect.js';
+import { readDatabaseProps, type DatabaseProps } from './database-props.js';
 import { pgFailure } from './errors.js';
 import { withToolEnv } from './passfile.js';
 import { countRows, type TableCount } from './row-counts.js';
@@ -27,6 +28,8 @@ export interface DumpBackup {
   size: number;
   /** Row counts taken in the very snapshot pg_dump read. */
   tables: TableCount[];
+  /** Owner, grants, settings and comment of the database itself (pg_restore without --create skips them). */
+  databaseProps?: DatabaseProps;
   /** The server's server_version_num when dumped. */
   serverVersion: number;
   durationMs: number;
@@ -55,12 +58,13 @@ export async function dumpDatabase(target: PgTarget, dest: string, opts: DumpOpt
     await assertToolFits('pg_dump', serverVersion, ctx);
     await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snapshot = (await session.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+    const databaseProps = await readDatabaseProps(session, target.database);
     // pg_dump imports the snapshot as it starts; count meanwhile in the exporting transaction.
     const written = withToolEnv(target, safeRunAppName(), (env) => writeDump(dest, snapshot, compression, env, ctx));
     const counting = countRows(session);
     const [{ sha256, size }, tables] = await Promise.all([written, counting]);
     await session.query('COMMIT');
-    return { strategy: 'dump', file: dest, compression, sha256, size, tables, serverVersion, durationMs: Date.now() - started };
+    return { strategy: 'dump', file: dest, compression, sha256, size, tables, databaseProps, serverVersion, durationMs: Date.now() - started };
   } catch (err) {
     await rm(dest, { force: true }).catch(() => {});
     throw pgFailure(err, ctx, 'dump failed');

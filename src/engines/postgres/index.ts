@@ -13,3 +13,4 @@ export { countRows, type TableCount } from './row-counts.js';
 export { diffDatabases, type DatabaseDiff } from './diff.js';
 export type { SchemaDiff, SchemaChange } from './schema-diff.js';
 export type { TableRowDiff } from './row-diff.js';
+export { readDatabaseProps, type DatabaseProps } from './database-props.js';

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { SafeRunError } from '../../errors.js';
 import { connectPg, ident, safeRunAppName, withAdmin } from './connect.js';
+import { applyDatabaseProps, commentSql, type DatabaseProps } from './database-props.js';
 import { pgFailure } from './errors.js';
 import { runPgRestore, sha256File } from './load-dump.js';
 import { createOwned, dropOwned, stageName } from './owned-db.js';
@@ -26,6 +27,8 @@ export interface RestoreResult {
   /** Where the replaced database is kept (swaps only); undefined when there was none or in place. */
   keptAs?: string;
   terminated: PgSession[];
+  /** Database-level properties that could not be put back (e.g. an owner the role may not assign). */
+  skipped: string[];
 }
 
 /**
@@ -34,8 +37,10 @@ export interface RestoreResult {
  * is swapped in instead, so the clone stays for another restore. Refuses while others use the live
  * database unless `force` (see swapInto).
  */
-export async function restoreClone(target: PgTarget, cloneDb: string, opts: RestoreOptions & { keepClone?: boolean } = {}): Promise<RestoreResult> {
+export async function restoreClone(target: PgTarget, clone: string | { database: string; databaseProps?: DatabaseProps }, opts: RestoreOptions & { keepClone?: boolean } = {}): Promise<RestoreResult> {
   const location = locationOf(target);
+  const cloneDb = typeof clone === 'string' ? clone : clone.database;
+  const props = typeof clone === 'string' ? undefined : clone.databaseProps;
   return withAdmin(target, async (admin) => {
     const found = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [cloneDb])).rowCount! > 0;
     if (!found) throw new SafeRunError('restore', `the clone "${cloneDb}" no longer exists on the server`, { stage: 'restore', database: location, hint: 'list the backups with: safe-run list' });
@@ -48,8 +53,9 @@ export async function restoreClone(target: PgTarget, cloneDb: string, opts: Rest
       });
     }
     try {
-      const swapped = await swapInto(admin, target.database, source, { force: opts.force, location });
-      return { method: 'clone-rename' as const, ...swapped };
+      const skipped = props ? await applyDatabaseProps(admin, source, props) : [];
+      const swapped = await swapInto(admin, target.database, source, { force: opts.force, location, comment: props?.comment });
+      return { method: 'clone-rename' as const, ...swapped, skipped };
     } catch (err) {
       if (source !== cloneDb) await dropOwned(admin, source).catch(() => {});
       throw err;
@@ -90,8 +96,9 @@ export async function restoreDump(target: PgTarget, dump: DumpToVerify, opts: Re
       } finally {
         await c.end().catch(() => {});
       }
-      const swapped = await swapInto(admin, target.database, stage, { force: opts.force, location });
-      return { method: 'dump-swap' as const, ...swapped };
+      const skipped = dump.databaseProps ? await applyDatabaseProps(admin, stage, dump.databaseProps) : [];
+      const swapped = await swapInto(admin, target.database, stage, { force: opts.force, location, comment: dump.databaseProps?.comment });
+      return { method: 'dump-swap' as const, ...swapped, skipped };
     } catch (err) {
       await dropOwned(admin, stage).catch(() => {});
       throw pgFailure(err, ctx, 'restore failed, the live database is as it was');
@@ -126,7 +133,9 @@ async function restoreInPlace(admin: pg.Client, target: PgTarget, dump: DumpToVe
   } finally {
     await c.end().catch(() => {});
   }
-  return { method: 'dump-in-place', terminated: sessions };
+  const skipped = dump.databaseProps ? await applyDatabaseProps(admin, target.database, dump.databaseProps) : [];
+  if (dump.databaseProps) await admin.query(commentSql(target.database, dump.databaseProps.comment)).catch(() => {});
+  return { method: 'dump-in-place', terminated: sessions, skipped };
 }
 
 /** Whether the session's role may CREATE DATABASE. */

@@ -19,10 +19,10 @@ export interface SwapResult {
  * Rename `replacement` to `live`, keeping the database that was `live` as `safe_run_old_…` (commented as
  * kept). Other sessions on `live` make it refuse (listing them) unless `force`: then new connections are
  * refused, the sessions terminated, and connections allowed again on every way out (errors and SIGINT/
- * SIGTERM included; the kept copy too). SIGINT/SIGTERM arriving during the renames are held until the
+ * SIGTERM included; the kept copy too). The new live database gets `comment` (default: none). SIGINT/SIGTERM arriving during the renames are held until the
  * databases are in a known state. If the second rename fails, the first is undone and the error thrown.
  */
-export async function swapInto(admin: pg.Client, live: string, replacement: string, opts: { force?: boolean; location: string }): Promise<SwapResult> {
+export async function swapInto(admin: pg.Client, live: string, replacement: string, opts: { force?: boolean; location: string; comment?: string | null }): Promise<SwapResult> {
   const ctx = { kind: 'restore' as const, stage: 'swap', database: opts.location };
   // Signals wait until the databases are in a known state and connections are allowed again.
   return holdingSignals(async () => {
@@ -41,7 +41,7 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
     try {
       if (!exists) {
         await rename(admin, replacement, live);
-        await setComment(admin, live, null);
+        await setComment(admin, live, opts.comment ?? null);
         return { terminated: [] };
       }
       const keptAs = replacedName();
@@ -61,7 +61,7 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
         await setComment(admin, live, oldComment).catch(() => {});
         throw err;
       }
-      await setComment(admin, live, null);
+      await setComment(admin, live, opts.comment ?? null);
       return { keptAs, terminated: shut?.terminated ?? [] };
     } catch (err) {
       throw pgFailure(err, ctx, 'swap failed, the live database is as it was');

@@ -2,6 +2,7 @@
 // short still lists (its TOC is at the front), so `quick` also reads every data block, and `full` restores
 // it into a scratch database and compares every table's row count (only a restore proves a backup).
 import type { CheckLevel } from '../../config.js';
+import type { DatabaseProps } from './database-props.js';
 import { SafeRunError } from '../../errors.js';
 import { connectPg, ident, safeRunAppName, withAdmin } from './connect.js';
 import { pgFailure } from './errors.js';
@@ -16,6 +17,7 @@ import { locationOf, type PgTarget } from './url.js';
 export interface DumpToVerify extends DumpFile {
   sha256: string;
   tables: TableCount[];
+  databaseProps?: DatabaseProps;
 }
 
 /** What a verification found. */
