@@ -28,6 +28,8 @@ export interface ParsedPostgresUrl {
   defaultName: string;
 }
 
+const NO_HOST = 'safe-run-no-host.invalid';
+
 /** libpq keyword → environment variable, for the keywords we pass on to the tools. */
 export const OPTION_ENV: Record<string, string> = {
   sslmode: 'PGSSLMODE',
@@ -57,9 +59,13 @@ export function parsePostgresUrl(url: string, env: NodeJS.ProcessEnv = process.e
       hint: 'write it as postgres://user@host:5432/dbname',
     });
   }
+  // libpq allows an empty host ("postgres://app@/db": the default host); WHATWG URL does not once there
+  // are credentials, so parse with a placeholder and treat it as empty.
+  const parts = /^(postgres(?:ql)?:\/\/)([^/?#]*@)?([^/?#@]*)(.*)$/is.exec(url);
+  const noHost = parts !== null && parts[3] === '';
   let u: URL;
   try {
-    u = new URL(url);
+    u = new URL(noHost ? `${parts[1]}${parts[2] ?? ''}${NO_HOST}${parts[4]}` : url);
   } catch {
     // The URL's own error message would quote the password: leave it out.
     throw new SafeRunError('config', `cannot parse the PostgreSQL URL ${redactUrl(url)}`, {
@@ -75,7 +81,7 @@ export function parsePostgresUrl(url: string, env: NodeJS.ProcessEnv = process.e
   const pick = (fromUrl: string, key: string, envName: string): string | undefined =>
     (fromUrl !== '' ? decodeURIComponent(fromUrl) : undefined) ?? query[key] ?? service[key] ?? env[envName];
 
-  const host = pick(u.hostname, 'host', 'PGHOST') ?? defaultHost();
+  const host = pick(noHost ? '' : u.hostname.replace(/^\[|\]$/g, ''), 'host', 'PGHOST') ?? defaultHost();
   const portText = pick(u.port, 'port', 'PGPORT') ?? '5432';
   const port = Number(portText);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
