@@ -85,8 +85,18 @@ async function main() {
   made.add(restored);
   results.pgRestore = (await time('pg_restore into an empty database', () => timed('pg_restore', ['-d', restored, fcFile], { env }))).ms;
   rmSync(fcFile, { force: true });
-  results.pgDumpZ1 = (await time('pg_dump -Fc -Z1', () => timed('sh', ['-c', `pg_dump -Fc -Z1 ${db} > /dev/null`], { env }))).ms;
-  results.pgDumpZ0 = (await time('pg_dump -Fc -Z0', () => timed('sh', ['-c', `pg_dump -Fc -Z0 ${db} > /dev/null`], { env }))).ms;
+  // The compression choices of the dump strategy, each piped to wc -c for its size.
+  const ways = {
+    'pg_dump -Fc -Z1': `pg_dump -Fc -Z1 ${db}`,
+    'pg_dump -Fc -Z0': `pg_dump -Fc -Z0 ${db}`,
+    'pg_dump -Fc -Z0 | zstd -1 -T2': `pg_dump -Fc -Z0 ${db} | zstd -1 -T2 -q -c`,
+    'pg_dump -Fc -Z0 | zstd -3 -T2': `pg_dump -Fc -Z0 ${db} | zstd -3 -T2 -q -c`,
+  };
+  results.compression = [];
+  for (const [label, cmd] of Object.entries(ways)) {
+    const { ms, out } = await time(label, () => timed('sh', ['-c', `set -o pipefail 2>/dev/null; ${cmd} | wc -c`], { env }));
+    results.compression.push({ label, ms, bytes: Number(out.stdout.trim()) });
+  }
 
   log('dump strategy');
   const dumpFile = path.join(WORK, 'safe-run.dump');
@@ -114,7 +124,7 @@ async function main() {
     `| step | time | vs pg_dump -Fc / pg_restore |`,
     `|---|---|---|`,
     `| pg_dump -Fc | ${fmtMs(results.pgDumpFc)} | 1.00x |`,
-    `| pg_dump -Fc -Z1 / -Z0 (to /dev/null) | ${fmtMs(results.pgDumpZ1)} / ${fmtMs(results.pgDumpZ0)} | ${r(results.pgDumpZ1, results.pgDumpFc)} / ${r(results.pgDumpZ0, results.pgDumpFc)} |`,
+    ...results.compression.map((c) => `| ${c.label} (${fmtBytes(c.bytes)}) | ${fmtMs(c.ms)} | ${r(c.ms, results.pgDumpFc)} |`),
     `| dump backup | ${fmtMs(results.dumpBackup)} | ${r(results.dumpBackup, results.pgDumpFc)} |`,
     `| dump verify (quick) | ${fmtMs(results.dumpVerifyQuick)} | ${r(results.dumpVerifyQuick, results.pgDumpFc)} |`,
     `| clone backup | ${fmtMs(results.cloneBackup)} | ${r(results.cloneBackup, results.pgDumpFc)} |`,

@@ -140,3 +140,24 @@ test('the advisory lock excludes a second holder, names the first, and is taken 
   const second = await waiting;
   await second.release();
 });
+
+test('an in-place restore (no CREATEDB) that fails half-way is rolled back whole', async () => {
+  const owner = randomDbName('r');
+  const grantee = randomDbName('r');
+  await sql('postgres', `CREATE ROLE ${owner} LOGIN NOCREATEDB; CREATE ROLE ${grantee}`);
+  const db = randomDbName();
+  await sql('postgres', `CREATE DATABASE ${db} OWNER ${owner}`);
+  cleanups.push(async () => {
+    await dropDbs(db);
+    await sql('postgres', `DROP ROLE IF EXISTS ${grantee}; DROP ROLE IF EXISTS ${owner}`);
+  });
+  await sql(db, `SET ROLE ${owner}; ${SAMPLE_SCHEMA} GRANT SELECT ON accounts TO ${grantee};`);
+  const backup = await backupDatabase(targetOf(db, owner), 'dump', { backupId: 'x', dumpFile: await dumpPath() });
+  if (backup.strategy !== 'dump') throw new Error('expected a dump');
+  await sql(db, `SET ROLE ${owner}; REVOKE SELECT ON accounts FROM ${grantee}; UPDATE accounts SET balance = 3; ALTER TABLE accounts ADD COLUMN email text`);
+  await sql('postgres', `DROP ROLE ${grantee}`);
+  const after = await rowsOf(db, 'accounts');
+  const err = await restoreDump(targetOf(db, owner), backup).catch((e: unknown) => e as Error);
+  expect(err.message).toMatch(/rolled back, the live database is as it was: .*role .* does not exist/);
+  expect(await rowsOf(db, 'accounts')).toEqual(after);
+});
