@@ -94,14 +94,14 @@ async function main() {
   };
   results.compression = [];
   for (const [label, cmd] of Object.entries(ways)) {
-    const { ms, out } = await time(label, () => timed('sh', ['-c', `set -o pipefail 2>/dev/null; ${cmd} | wc -c`], { env }));
+    const { ms, out } = await time(label, () => timed('bash', ['-o', 'pipefail', '-c', `${cmd} | wc -c`], { env }));
     results.compression.push({ label, ms, bytes: Number(out.stdout.trim()) });
   }
 
   log('dump strategy');
   const dumpFile = path.join(WORK, 'safe-run.dump');
   rmSync(dumpFile, { force: true });
-  const dump = await time('backup (pg_dump -Z0 | zstd, sha256, counts)', () => engine.dumpDatabase(target(db), dumpFile));
+  const dump = await time('backup (pg_dump -Z0 | zstd -1, sha256, counts)', () => engine.dumpDatabase(target(db), dumpFile));
   results.dumpBackup = dump.ms;
   results.dumpSize = dump.out.size;
   results.dumpVerifyQuick = (await time('verify quick (sha256, zstd -t, read every block)', () => engine.verifyDump(target(db), dump.out, 'quick'))).ms;
@@ -124,7 +124,7 @@ async function main() {
     `| step | time | vs pg_dump -Fc / pg_restore |`,
     `|---|---|---|`,
     `| pg_dump -Fc | ${fmtMs(results.pgDumpFc)} | 1.00x |`,
-    ...results.compression.map((c) => `| ${c.label} (${fmtBytes(c.bytes)}) | ${fmtMs(c.ms)} | ${r(c.ms, results.pgDumpFc)} |`),
+    ...results.compression.map((c) => `| ${c.label.replace(/\|/g, '\\|')} (${fmtBytes(c.bytes)}) | ${fmtMs(c.ms)} | ${r(c.ms, results.pgDumpFc)} |`),
     `| dump backup | ${fmtMs(results.dumpBackup)} | ${r(results.dumpBackup, results.pgDumpFc)} |`,
     `| dump verify (quick) | ${fmtMs(results.dumpVerifyQuick)} | ${r(results.dumpVerifyQuick, results.pgDumpFc)} |`,
     `| clone backup | ${fmtMs(results.cloneBackup)} | ${r(results.cloneBackup, results.pgDumpFc)} |`,

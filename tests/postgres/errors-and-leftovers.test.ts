@@ -36,6 +36,12 @@ test('an unreachable server is one line with a hint', async () => {
   expect(e.hint).toMatch(/host and port/);
 });
 
+test('an unknown host is one line with a hint', async () => {
+  const err = await connectPg(parsePostgresUrl('postgres://postgres@no-such-host.invalid:5432/app').target).catch((e: unknown) => e);
+  const e = oneLine(err);
+  expect(e.message).toMatch(/^cannot reach the PostgreSQL server: (unknown host|timed out)/);
+});
+
 test('a database that does not exist is named', async () => {
   const name = randomDbName('missing');
   const dir = await tempDir();

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { backupDatabase, restoreClone, restoreDump, verifyDump, type PgBackup } from '../../src/engines/postgres/index.js';
+import { backupDatabase, listSafeRunDatabases, restoreClone, restoreDump, verifyDump, type PgBackup } from '../../src/engines/postgres/index.js';
 import { columnsOf, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, sql, targetOf } from './pg-test-db.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -124,4 +124,21 @@ test('a role without CREATEDB restores a dump into the database itself, in one t
   const result = await restoreDump(target, backup);
   expect(result.method).toBe('dump-in-place');
   expect(await snapshotOf(db)).toEqual(before);
+});
+
+test('auto clones when nobody else is connected, and with keepClone the clone stays for a second restore', async () => {
+  const db = await freshDb();
+  const before = await snapshotOf(db);
+  const backup = await backupDatabase(targetOf(db), 'auto', { backupId: randomDbName('b'), dumpFile: '/nonexistent/never-written' });
+  if (backup.strategy !== 'clone') throw new Error('expected a clone');
+  cleanups.push(() => dropDbs(backup.database));
+  expect(backup.fellBackBecause).toBeUndefined();
+  expect((await listSafeRunDatabases(targetOf(db))).find((d) => d.name === backup.database)?.state).toBe('kept');
+  for (let round = 0; round < 2; round++) {
+    await damage(db);
+    const result = await restoreClone(targetOf(db), backup, { keepClone: true });
+    cleanups.push(() => dropDbs(result.keptAs));
+    expect(await snapshotOf(db)).toEqual(before);
+  }
+  expect(await rowsOf(backup.database, 'notes')).toEqual(before.notes);
 });

@@ -1,7 +1,9 @@
 // The `dump` strategy: pg_dump --format=custom of one consistent snapshot, works while others write.
-// Compression, measured here (PostgreSQL 15, 2 cores, ~500 MB of md5/random text; see bench/postgres.js):
-// `-Fc` (default gzip -6) 12.6 s / 194 MB, `-Z1` 5.5 s, `-Z0` 2.0 s / 412 MB, `-Z0 | zstd -3 -T2` 2.7 s /
-// 183 MB. So: -Z0 piped through zstd when zstd is installed, else -Z1 (pg_dump 15 has no zstd of its own).
+// Compression, measured by bench/postgres.js on this machine (PostgreSQL 15, 2 shared cores, a 1 GB
+// database of md5/random text, same run): `-Fc` (gzip -6) 47.3 s / 364 MB, `-Z1` 22.7 s / 372 MB,
+// `-Z0` 9.5 s / 672 MB, `-Z0 | zstd -1 -T2` 9.3 s / 319 MB, `-Z0 | zstd -3 -T2` 17.0 s / 337 MB.
+// So: -Z0 piped through zstd -1 when zstd is installed (as fast as no compression, the smallest file),
+// else -Z1 (pg_dump 15 has no zstd of its own; 16 has).
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
@@ -81,7 +83,7 @@ async function writeDump(dest: string, snapshot: string, compression: DumpCompre
   const tools = [dump];
   let source = dump.child.stdout!;
   if (compression === 'zstd') {
-    const zstd = startTool('zstd', ['-3', '-T2', '-q', '-c'], env, { ...ctx, stdio: [dump.child.stdout!, 'pipe', 'pipe'] });
+    const zstd = startTool('zstd', ['-1', '-T2', '-q', '-c'], env, { ...ctx, stdio: [dump.child.stdout!, 'pipe', 'pipe'] });
     tools.push(zstd);
     // zstd has its own copy of the pipe; ours would keep pg_dump's 'close' from ever firing.
     dump.child.stdout!.destroy();
