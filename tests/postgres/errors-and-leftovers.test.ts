@@ -1,5 +1,5 @@
 // Each failure is one clear line with a hint; what a killed run left behind is swept, and nothing else.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -73,6 +73,16 @@ test('a pg_dump older than the server is refused before it runs', async () => {
   const e = oneLine(err);
   expect(e.message).toMatch(/server version mismatch: pg_dump is version 13, the server is version 15/);
   expect(e.hint).toMatch(/postgresql-client-15/);
+});
+
+test('a dump never overwrites, nor on failure removes, a file that was already there', async () => {
+  const db = await createDb(SAMPLE_SCHEMA);
+  cleanups.push(() => dropDbs(db));
+  const file = join(await tempDir(), 'taken');
+  await writeFile(file, 'precious');
+  const e = oneLine(await dumpDatabase(targetOf(db), file).catch((err: unknown) => err));
+  expect(e.message).toMatch(/already exists/);
+  expect(await readFile(file, 'utf8')).toBe('precious');
 });
 
 test('a wrong password, as the server reports it, becomes one line without the password', () => {

@@ -6,7 +6,8 @@
 // else -Z1 (pg_dump 15 has no zstd of its own; 16 has).
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { access, open, rm, stat } from 'node:fs/promises';
+import { SafeRunError } from '../../errors.js';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connectPg, safeRunAppName, serverVersionNum } from './connect.js';
@@ -53,6 +54,10 @@ export async function dumpDatabase(target: PgTarget, dest: string, opts: DumpOpt
   const started = Date.now();
   const location = locationOf(target);
   const ctx = { kind: 'backup' as const, stage: 'backup', database: location, secrets: [target.password], binDir: opts.binDir };
+  // Never overwrite, and so never remove on failure, a file that was there before.
+  if (await access(dest).then(() => true, () => false)) {
+    throw new SafeRunError('backup', `cannot dump to ${dest}: the file already exists`, { stage: 'backup', database: location, hint: 'choose a new path for each backup' });
+  }
   const compression = opts.compression ?? ((await hasZstd()) ? 'zstd' : 'gzip');
   const session = await connectPg(target, { kind: 'backup', stage: 'backup' });
   try {

@@ -75,6 +75,9 @@ export function pgFailure(err: unknown, ctx: FailureContext, what?: string): Saf
   if (/server version mismatch/i.test(raw)) {
     return make(`${first.replace(/^.*?error:\s*/, '')}`, 'install the PostgreSQL client tools of the server\'s major version (or newer) and put them first on PATH');
   }
+  if (/unsupported version \(.*\) in file header/i.test(raw)) {
+    return make('the dump was written by a newer pg_dump than this pg_restore', 'restore with the PostgreSQL client tools of the version that made the dump (or newer)');
+  }
   if (code === 'ENOSPC' || /No space left on device/i.test(raw)) {
     return make('no space left on the device', 'free some space or back up to another disk');
   }

@@ -14,3 +14,15 @@ export { diffDatabases, type DatabaseDiff } from './diff.js';
 export type { SchemaDiff, SchemaChange } from './schema-diff.js';
 export type { TableRowDiff } from './row-diff.js';
 export { readDatabaseProps, type DatabaseProps } from './database-props.js';
+
+/**
+ * What this engine can do, for the engine seam to read instead of testing the kind: a server-side clone
+ * (fast, needs the database to itself and CREATEDB); restores that refuse other sessions unless forced;
+ * backups that are one file (a dump) or a reference to a database on the server (a clone).
+ */
+export const POSTGRES_CAPABILITIES = {
+  serverSideClone: true,
+  restoreWhileInUse: 'with-force',
+  backupForms: ['file', 'server-database'],
+  diff: 'rows-by-primary-key',
+} as const;
