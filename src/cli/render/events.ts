@@ -50,7 +50,7 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       case 'backup-done': {
         const b = event.backup;
         const sha = `${b.sha256.slice(0, 4)}…${b.sha256.slice(-4)}`;
-        endStep(`${c.green('verified')} in ${duration(event.ms)}  [sha256 ${sha}, ${b.facts.check.level}_check ok]`);
+        endStep(`${c.green('verified')} in ${duration(event.ms)}  [sha256 ${sha}, ${checkLabel(b.facts)}]`);
         break;
       }
       case 'restore-start':

@@ -81,7 +81,7 @@ function backupLines(b: CheckedBackup, verified: boolean, cwd: string, c: Paint)
   let state: string;
   if (!ch.present) state = c.red(`missing: ${ch.verifyError ?? 'the file is gone'}`);
   else if (!verified || ch.verified === null) state = `present ${c.dim('(not re-checked: --no-verify)')}`;
-  else if (ch.verified) state = c.green(`verified: sha256 matches, ${b.stored?.facts.check.level ?? 'quick'}_check ok`);
+  else if (ch.verified) state = c.green(`verified: sha256 matches, ${b.stored ? checkLabel(b.stored.facts) : 'check ok'}`);
   else state = c.red(`does not verify: ${oneLine(ch.verifyError ?? '?')}`);
   return [
     `  ${b.ref.id}  ${b.ref.database}`,

@@ -106,7 +106,7 @@ export async function restoreDump(target: PgTarget, dump: DumpToVerify, opts: Re
   }, { kind: 'restore', stage: 'restore' });
 }
 
-async function restoreInPlace(admin: pg.Client, target: PgTarget, dump: DumpToVerify, opts: RestoreOptions): Promise<RestoreResult> {
+export async function restoreInPlace(admin: pg.Client, target: PgTarget, dump: DumpToVerify, opts: RestoreOptions): Promise<RestoreResult> {
   const location = locationOf(target);
   const ctx = { kind: 'restore' as const, stage: 'restore', database: location, secrets: [target.password], binDir: opts.binDir };
   const sessions = await otherSessions(admin, target.database);
@@ -145,7 +145,7 @@ export async function mayCreateDatabases(admin: pg.Client): Promise<boolean> {
 }
 
 /** CREATE DATABASE `name` from template0 with `like`'s encoding, locale and owner (when it exists and we may). */
-async function createLikeSql(admin: pg.Client, name: string, like: string): Promise<string> {
+export async function createLikeSql(admin: pg.Client, name: string, like: string): Promise<string> {
   const r = await admin.query<{ enc: string; collate: string; ctype: string; owner: string; member: boolean }>(
     `SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype, pg_get_userbyid(datdba) AS owner,
             pg_has_role(current_user, datdba, 'MEMBER') AS member

@@ -22,7 +22,7 @@ export interface SwapResult {
  * SIGTERM included; the kept copy too). The new live database gets `comment` (default: none). SIGINT/SIGTERM arriving during the renames are held until the
  * databases are in a known state. If the second rename fails, the first is undone and the error thrown.
  */
-export async function swapInto(admin: pg.Client, live: string, replacement: string, opts: { force?: boolean; location: string; comment?: string | null }): Promise<SwapResult> {
+export async function swapInto(admin: pg.Client, live: string, replacement: string, opts: { force?: boolean; location: string; comment?: string | null; keepAs?: string }): Promise<SwapResult> {
   const ctx = { kind: 'restore' as const, stage: 'swap', database: opts.location };
   // Signals wait until the databases are in a known state and connections are allowed again.
   return holdingSignals(async () => {
@@ -44,7 +44,8 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
         await setComment(admin, live, opts.comment ?? null);
         return { terminated: [] };
       }
-      const keptAs = replacedName();
+      // A name chosen beforehand lets the caller record the kept copy before the swap happens.
+      const keptAs = opts.keepAs ?? replacedName();
       const oldComment = (await admin.query<{ c: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`, [live])).rows[0]?.c ?? null;
       // Comment first, so the replaced copy is never, even for a moment, an uncommented safe_run_ database.
       await admin.query(`COMMENT ON DATABASE ${ident(live)} IS ${literal(`${KEPT_MARK}: "${live}" as it was before a restore at ${new Date().toISOString()}`)}`);
