@@ -142,3 +142,16 @@ test('auto clones when nobody else is connected, and with keepClone the clone st
   }
   expect(await rowsOf(backup.database, 'notes')).toEqual(before.notes);
 });
+
+test('a clone that was changed since the backup is refused, and the live database left alone', async () => {
+  const db = await freshDb();
+  const backup = await backupDatabase(targetOf(db), 'clone', { backupId: randomDbName('b'), dumpFile: '/nonexistent/never-written' });
+  if (backup.strategy !== 'clone') throw new Error('expected a clone');
+  cleanups.push(() => dropDbs(backup.database));
+  await sql(backup.database, 'DELETE FROM notes WHERE account_id < 10');
+  await damage(db);
+  const damaged = { rows: await rowsOf(db, 'accounts'), columns: await columnsOf(db, 'accounts') };
+  const err = await restoreClone(targetOf(db), backup).catch((e: unknown) => e as Error & { hint?: string });
+  expect(err.message).toMatch(/refusing to restore: the clone ".*" does not match what was backed up: row counts differ: public\.notes: \d+ rows, expected 502/);
+  expect({ rows: await rowsOf(db, 'accounts'), columns: await columnsOf(db, 'accounts') }).toEqual(damaged);
+});

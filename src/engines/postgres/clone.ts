@@ -73,6 +73,19 @@ export async function cloneDatabase(target: PgTarget, backupId: string): Promise
   }, { kind: 'backup', stage: 'backup' });
 }
 
+/**
+ * Check that clone `clone.database` still holds what was backed up: every table's row count equals the
+ * recorded one. Rejects with a `backup` SafeRunError (verify stage) when it is gone or differs. Read-only.
+ */
+export async function verifyClone(target: PgTarget, clone: { database: string; tables: TableCount[] }): Promise<void> {
+  assertSameCounts(await countsOf(target, clone.database), clone.tables, {
+    kind: 'backup',
+    stage: 'verify',
+    database: locationOf(target),
+    what: `the clone "${clone.database}" does not match what was backed up`,
+  });
+}
+
 /** Drop a clone (a backup being pruned). Terminates sessions on it. */
 export async function dropClone(target: PgTarget, name: string): Promise<void> {
   await withAdmin(target, (admin) => dropOwned(admin, name), { kind: 'backup', stage: 'prune' });

@@ -3,7 +3,7 @@ export { parsePostgresUrl, isPostgresUrl, locationOf, withDatabase, type PgTarge
 export { connectPg, safeRunAppName, serverIdentity } from './connect.js';
 export { lockDatabase, type DatabaseLock } from './advisory-lock.js';
 export { backupDatabase, type BackupStrategy, type PgBackup } from './backup.js';
-export { cloneDatabase, dropClone, CloneUnavailable, type CloneBackup } from './clone.js';
+export { cloneDatabase, verifyClone, dropClone, CloneUnavailable, type CloneBackup } from './clone.js';
 export { dumpDatabase, type DumpBackup, type DumpCompression, type DumpOptions } from './dump.js';
 export { verifyDump, type DumpCheck, type DumpToVerify } from './verify.js';
 export { restoreClone, restoreDump, type RestoreOptions, type RestoreResult } from './restore.js';

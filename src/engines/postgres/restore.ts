@@ -3,7 +3,9 @@
 // In every case the live database is untouched until the new one is known good.
 import type pg from 'pg';
 import { SafeRunError } from '../../errors.js';
+import { verifyClone } from './clone.js';
 import { connectPg, ident, safeRunAppName, withAdmin } from './connect.js';
+import type { TableCount } from './row-counts.js';
 import { applyDatabaseProps, commentSql, type DatabaseProps } from './database-props.js';
 import { pgFailure } from './errors.js';
 import { runPgRestore, sha256File } from './load-dump.js';
@@ -32,15 +34,21 @@ export interface RestoreResult {
 }
 
 /**
- * Put clone `cloneDb` in place of `target`'s database by renames; the replaced database is kept as
+ * Put a clone in place of `target`'s database by renames; the replaced database is kept as
  * `safe_run_old_…`. The clone stops being a backup (it is now live): with `keepClone`, a FILE_COPY of it
  * is swapped in instead, so the clone stays for another restore. Refuses while others use the live
- * database unless `force` (see swapInto).
+ * database unless `force` (see swapInto). Given the CloneBackup (not just its name), the clone's row
+ * counts are first checked against the recorded ones and its database-level properties put back.
  */
-export async function restoreClone(target: PgTarget, clone: string | { database: string; databaseProps?: DatabaseProps }, opts: RestoreOptions & { keepClone?: boolean } = {}): Promise<RestoreResult> {
+export async function restoreClone(target: PgTarget, clone: string | { database: string; tables?: TableCount[]; databaseProps?: DatabaseProps }, opts: RestoreOptions & { keepClone?: boolean } = {}): Promise<RestoreResult> {
   const location = locationOf(target);
   const cloneDb = typeof clone === 'string' ? clone : clone.database;
   const props = typeof clone === 'string' ? undefined : clone.databaseProps;
+  if (typeof clone !== 'string' && clone.tables) {
+    await verifyClone(target, { database: clone.database, tables: clone.tables }).catch((err: unknown) => {
+      throw pgFailure(err, { kind: 'restore', stage: 'verify', database: location }, 'refusing to restore');
+    });
+  }
   return withAdmin(target, async (admin) => {
     const found = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [cloneDb])).rowCount! > 0;
     if (!found) throw new SafeRunError('restore', `the clone "${cloneDb}" no longer exists on the server`, { stage: 'restore', database: location, hint: 'list the backups with: safe-run list' });

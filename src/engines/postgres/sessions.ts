@@ -65,15 +65,18 @@ export async function shutOut(client: pg.Client, database: string, waitMs = 10_0
   let allowed = false;
   const allow = async () => {
     if (allowed) return;
-    const r = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE oid = $1', [oid]);
-    const name = r.rows[0]?.datname;
-    if (name !== undefined) await client.query(`ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS true`);
+    // Name lookup and ALTER in one statement: a rename queued on the same session (a swap being put back)
+    // cannot slip in between and leave us altering a name that no longer exists.
+    await client.query(`DO $$DECLARE n name; BEGIN
+      SELECT datname INTO n FROM pg_database WHERE oid = ${Number(oid)};
+      IF n IS NOT NULL THEN EXECUTE format('ALTER DATABASE %I ALLOW_CONNECTIONS true', n); END IF;
+    END$$`);
     allowed = true;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    void allow().finally(() => {
+    void allow().catch(() => {}).finally(() => {
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   };
