@@ -52,7 +52,8 @@ export class SqliteEngine implements Engine {
 
   async exists(): Promise<boolean> {
     try {
-      return (await fs.stat(this.location)).isFile();
+      // lstat: a link planted at a recorded path is not this database (see atRecordedPath).
+      return (await fs.lstat(this.location)).isFile();
     } catch {
       return false;
     }

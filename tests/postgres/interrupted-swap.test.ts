@@ -1,5 +1,5 @@
-// A forced restore whose second rename fails, with SIGTERM arriving meanwhile: the live database is put
-// back under its name, connections are allowed again, and only then does the process die of the signal.
+// A forced restore whose rename of the clone fails, with SIGTERM arriving meanwhile: the transaction of
+// both renames rolls back, connections are allowed again, and only then does the process die of the signal.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,11 +39,14 @@ test('a signal during a failing forced swap waits until the live database is bac
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
 
-  // The live database has been renamed away: the child now waits on the second rename.
+  // The renames run in one transaction: the child waits inside it on the rename of the clone (the blocker
+  // is on it), with connections to the live database refused. The live name never goes missing.
+  const renaming = async () =>
+    (await sql<{ n: number }>('postgres', `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'ALTER DATABASE%RENAME%' AND application_name LIKE 'safe-run%'`))[0]!.n;
   const deadline = Date.now() + 15_000;
-  while ((await sql('postgres', 'SELECT 1 FROM pg_database WHERE datname = $1', [db])).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const [{ n }] = await sql<{ n: number }>('postgres', `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'safe\\_run\\_old\\_%' AND NOT datallowconn`);
-  expect(n).toBeGreaterThan(0);
+  while ((await renaming()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(await renaming()).toBeGreaterThan(0);
+  expect(await sql('postgres', 'SELECT 1 FROM pg_database WHERE datname = $1', [db])).toHaveLength(1);
   child.kill('SIGTERM');
   const [code, signal] = await exited;
   expect({ code, signal, out, err }).toEqual({ code: null, signal: 'SIGTERM', out: '', err: '' });

@@ -1,6 +1,6 @@
 // safe-run restore [<backup-id>]: put one backup in place of its database (or --into another path).
 import path from 'node:path';
-import { selectDatabases } from '../../config.js';
+import { isUrl, selectDatabases } from '../../config.js';
 import { openEngine } from '../../core/context.js';
 import { SafeRunError } from '../../errors.js';
 import { shortId } from '../../ids.js';
@@ -71,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const backup = pickBackup(await ctx.store.list(), positionals[0]!);
-  const into = values.into ? path.resolve(ctx.cwd, values.into) : undefined;
+  const into = values.into ? (isUrl(values.into) ? values.into : path.resolve(ctx.cwd, values.into)) : undefined;
   for (const db of selectDatabases(ctx.config, ctx.cwd, many(values.db))) {
     if (!values.db) break;
     const engine = await openEngine(db);
@@ -91,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
     return 0;
   }
-  const details = safetyLines([{ database: backup.database, target }], ctx.cwd);
+  const details = await safetyLines(ctx, [{ backup, into }]);
   const yesCommand = shellJoin(['safe-run', ...projectArgs(ctx), 'restore', backup.id, ...(into ? ['--into', into] : []), '--yes']);
   await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore', yesCommand });
   await performRestore(

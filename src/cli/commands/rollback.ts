@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${c.bold('dry run')}   nothing was changed; to roll back: safe-run rollback ${shortId(target.id)}\n`);
     return 0;
   }
-  const safety = safetyLines(backups.map((b) => ({ database: b.database, target: b.source })), ctx.cwd);
+  const safety = await safetyLines(ctx, backups.map((backup) => ({ backup })));
   await confirmRestore({ title, details: [later, ...safety], databases, yes: Boolean(values.yes), verb: 'rollback', yesCommand: `${rollbackCommand(ctx, target.id)} --yes` });
   await performRestore(
     ctx,

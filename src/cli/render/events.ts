@@ -1,6 +1,7 @@
 // Render the core's events as calm one-line steps on stderr, with a ticking timer on a terminal.
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
+import { checkLabel } from './backup-state.js';
 import { shellJoin } from '../../core/shell-quote.js';
 import { secondsText } from '../../core/seconds.js';
 import { clip, duration, shortPath, size, visible } from './format.js';

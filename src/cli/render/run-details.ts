@@ -5,6 +5,7 @@ import { isOwnCommand, type BackupRef, type RunRecord } from '../../oplog/run-re
 import type { Backup } from '../../store/manifest.js';
 import type { Recheck } from '../../core/recheck-backup.js';
 import type { Paint } from './colour.js';
+import { checkLabel } from './backup-state.js';
 import { clip, duration, oneLine, shortPath, size, visible, when } from './format.js';
 import { describeRun } from './run-summary.js';
 

@@ -20,7 +20,7 @@ export interface SwapResult {
  * kept). Other sessions on `live` make it refuse (listing them) unless `force`: then new connections are
  * refused, the sessions terminated, and connections allowed again on every way out (errors and SIGINT/
  * SIGTERM included; the kept copy too). The new live database gets `comment` (default: none). SIGINT/SIGTERM arriving during the renames are held until the
- * databases are in a known state. If the second rename fails, the first is undone and the error thrown.
+ * databases are in a known state. The renames are one transaction: they happen together or not at all.
  */
 export async function swapInto(admin: pg.Client, live: string, replacement: string, opts: { force?: boolean; location: string; comment?: string | null; keepAs?: string }): Promise<SwapResult> {
   const ctx = { kind: 'restore' as const, stage: 'swap', database: opts.location };
@@ -40,29 +40,33 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
     }
     try {
       if (!exists) {
-        await rename(admin, replacement, live);
-        await setComment(admin, live, opts.comment ?? null);
+        await admin.query('BEGIN');
+        try {
+          await rename(admin, replacement, live);
+          await setComment(admin, live, opts.comment ?? null);
+          await admin.query('COMMIT');
+        } catch (err) {
+          await admin.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
         return { terminated: [] };
       }
       // A name chosen beforehand lets the caller record the kept copy before the swap happens.
       const keptAs = opts.keepAs ?? replacedName();
-      const oldComment = (await admin.query<{ c: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`, [live])).rows[0]?.c ?? null;
-      // Comment first, so the replaced copy is never, even for a moment, an uncommented safe_run_ database.
-      await admin.query(`COMMENT ON DATABASE ${ident(live)} IS ${literal(`${KEPT_MARK}: "${live}" as it was before a restore at ${new Date().toISOString()}`)}`);
+      // Both renames (and the comments that mark the kept copy) in one transaction: ALTER DATABASE …
+      // RENAME is transactional, so a crash or kill -9 at any point leaves the old database or the new
+      // one under the live name, never neither.
+      await admin.query('BEGIN');
       try {
+        await admin.query(`COMMENT ON DATABASE ${ident(live)} IS ${literal(`${KEPT_MARK}: "${live}" as it was before a restore at ${new Date().toISOString()}`)}`);
         await rename(admin, live, keptAs);
-      } catch (err) {
-        await setComment(admin, live, oldComment).catch(() => {});
-        throw err;
-      }
-      try {
         await rename(admin, replacement, live);
+        await setComment(admin, live, opts.comment ?? null);
+        await admin.query('COMMIT');
       } catch (err) {
-        await rename(admin, keptAs, live).catch(() => {});
-        await setComment(admin, live, oldComment).catch(() => {});
+        await admin.query('ROLLBACK').catch(() => {});
         throw err;
       }
-      await setComment(admin, live, opts.comment ?? null);
       return { keptAs, terminated: shut?.terminated ?? [] };
     } catch (err) {
       throw pgFailure(err, ctx, 'swap failed, the live database is as it was');
