@@ -27,6 +27,7 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
   readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false };
+  readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(
     readonly name: string,

@@ -28,6 +28,8 @@ Usage: safe-run restore <backup-id> [--yes] [--into PATH] [--dry-run] [--json]
                    was taken of (without it, another target is refused)
   --dry-run        show what the restore would change, and change nothing
   --yes            do not ask; required with an id when there is no terminal
+  --force          a server database others are connected to: disconnect
+                   them for the swap instead of refusing (PostgreSQL)
   --json           print the record of this restore as JSON on stdout
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
@@ -96,7 +98,7 @@ export async function run(args: string[]): Promise<number> {
   await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore', yesCommand });
   await performRestore(
     ctx,
-    { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values) },
+    { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values), force: Boolean(values.force) },
     Boolean(values.json),
   );
   return 0;

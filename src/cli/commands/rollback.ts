@@ -21,6 +21,8 @@ Usage: safe-run rollback <run-id> [--yes] [--dry-run] [--json]
   --dry-run        show what would be restored and the later runs it undoes,
                    and change nothing
   --yes            do not ask; required when there is no terminal
+  --force          a server database others are connected to: disconnect
+                   them for the swap instead of refusing (PostgreSQL)
   --json           print the record of this rollback as JSON on stdout
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
@@ -64,7 +66,7 @@ export async function run(args: string[]): Promise<number> {
   await confirmRestore({ title, details: [later, ...safety], databases, yes: Boolean(values.yes), verb: 'rollback', yesCommand: `${rollbackCommand(ctx, target.id)} --yes` });
   await performRestore(
     ctx,
-    { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values) },
+    { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values), force: Boolean(values.force) },
     Boolean(values.json),
   );
   return 0;

@@ -32,6 +32,7 @@ export function checkPassed(facts: Pick<SnapshotFacts, 'check'> | undefined): bo
  * says it compared ("clone: ok: row counts match the source").
  */
 export function checkLabel(facts: Pick<SnapshotFacts, 'check' | 'strategy'>): string {
-  if (facts.check.result === 'ok') return `${facts.check.level}_check ok`;
-  return facts.strategy ? `${facts.strategy.split(' ')[0]}: ${facts.check.result}` : facts.check.result;
+  if (!facts.strategy) return facts.check.result === 'ok' ? `${facts.check.level}_check ok` : facts.check.result;
+  const how = facts.strategy.split(' ')[0];
+  return facts.check.result === 'ok' ? `${how}, ${facts.check.level} check ok` : `${how}, ${facts.check.result.replace(/^ok: /, '')}`;
 }

@@ -52,6 +52,9 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         const b = event.backup;
         const sha = `${b.sha256.slice(0, 4)}…${b.sha256.slice(-4)}`;
         endStep(`${c.green('verified')} in ${duration(event.ms)}  [sha256 ${sha}, ${checkLabel(b.facts)}]`);
+        // An engine that chose another way than usual says why (PostgreSQL dumps when it cannot clone).
+        const why = /\(([^)]*not possible[^]*)\)$/.exec(b.facts.strategy ?? '')?.[1];
+        if (why) stream.write(`          ${c.dim(clip(visible(why), 68))}\n`);
         break;
       }
       case 'restore-start':
