@@ -29,6 +29,7 @@ export const RESTORE_OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean', short: 'n' },
+  force: { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 export function parse<O extends OptionSpec>(args: string[], options: O, command: string): ParseResult<O> {

@@ -36,6 +36,8 @@ export async function lockDatabases(engines: Engine[], storeRoot: string, opts: 
     }
   } catch (err) {
     await releaseAll();
+    // An engine that explains its own lock failure (a server naming the holding session) is heard as is.
+    if (err instanceof SafeRunError) throw err;
     if (err instanceof LockBusyError) {
       const engine = targets[held.length]?.engine;
       const who = err.holder

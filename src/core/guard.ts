@@ -105,7 +105,7 @@ export async function guard(
     return abort(err);
   }
   const locks = await lockDatabases(engines, ctx.store.root, {
-    purpose: `${req.kind} ${runId}: ${req.argv.join(' ').slice(0, 80)}`,
+    purpose: `${req.kind} ${runId}: ${record.argv.join(' ').slice(0, 80)}`,
     waitMs: req.waitMs,
     onWait: (database, holder, waitMs) => emit({ type: 'lock-wait', database, holder, waitMs }),
   }).catch(abort);
@@ -131,7 +131,7 @@ export async function guard(
     await ctx.log.append(record);
 
     const bodyStarted = Date.now();
-    if (!manual) emit({ type: 'command-start', argv: req.argv });
+    if (!manual) emit({ type: 'command-start', argv: record.argv });
     let outcome: BodyOutcome;
     try {
       outcome = await body(record);

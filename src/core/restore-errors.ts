@@ -78,6 +78,8 @@ export function stageRefused(backup: Backup, storeRoot: string, err: unknown): S
 
 /** The swap failed; the engine has put the database back as it was. */
 export function swapFailed(backup: Backup, err: unknown): SafeRunError {
+  // An engine that refused with its own explanation (a server naming the sessions on the database).
+  if (err instanceof SafeRunError) return err;
   const fields = { stage: 'swap', database: backup.database, backupId: backup.id, cause: err };
   if (isEngineError(err, 'held-open')) {
     return new SafeRunError('restore', `cannot restore ${backup.database} while it is open: ${err.message}; nothing was changed`, {

@@ -4,6 +4,7 @@ import { newId } from '../ids.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
 import { VERSION } from '../version.js';
 import type { Context } from './context.js';
+import { redactArgv } from './redact.js';
 
 export function whoAmI(): { user: string; host: string; pid: number; safeRunVersion: string } {
   let user: string;
@@ -26,6 +27,8 @@ export function startRecord(
     cwd: ctx.cwd,
     ...whoAmI(),
     ...fields,
+    // The log keeps the command line, never a password written into a URL on it.
+    argv: redactArgv(fields.argv),
     startedAt: new Date().toISOString(),
     backups: [],
   };

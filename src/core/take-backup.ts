@@ -71,10 +71,10 @@ export function missingDatabaseError(engine: Engine): SafeRunError {
       hint: 'give the path of the SQLite file itself, e.g. data/app.db',
     });
   }
-  return new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): no such database file`, {
+  return new SafeRunError('backup', `cannot back up ${engine.name} (${engine.location}): no such ${engine.missing.what}`, {
     stage: 'backup',
     database: engine.name,
-    hint: 'check the path in the config or --db; safe-run never creates a database',
+    hint: engine.missing.hint,
   });
 }
 

@@ -136,6 +136,9 @@ export interface Engine {
   readonly location: string;
   readonly capabilities: EngineCapabilities;
 
+  /** What to say when the database is not there: what is missing ("database file"), and where to look. */
+  readonly missing: { what: string; hint: string };
+
   /** Whether the live database exists now. */
   exists(): Promise<boolean>;
 

@@ -27,6 +27,7 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
   readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false };
+  readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(
     readonly name: string,
@@ -52,7 +53,8 @@ export class SqliteEngine implements Engine {
 
   async exists(): Promise<boolean> {
     try {
-      return (await fs.stat(this.location)).isFile();
+      // lstat: a link planted at a recorded path is not this database (see atRecordedPath).
+      return (await fs.lstat(this.location)).isFile();
     } catch {
       return false;
     }

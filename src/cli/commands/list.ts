@@ -1,7 +1,7 @@
 // safe-run list: the backups in the store, newest first, with what each was for and whether it is intact.
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
-import type { Backup, BackupKind } from '../../store/manifest.js';
+import { storedSize, type Backup, type BackupKind } from '../../store/manifest.js';
 import { many, parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
 import { fileState, paintState, type FileState } from '../render/backup-state.js';
@@ -71,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
     b.kind,
     oneLine(purpose(b, runs)),
     elapsed(b.createdAt),
-    size(b.size),
+    size(footprint(b)),
     paintState(states[i]!, c),
   ]);
   const width = viewWidth();
@@ -111,7 +111,7 @@ function totals(backups: Backup[], states: FileState[], inStore: number, width: 
   const perKind = KINDS.map((k) => [k, backups.filter((b) => b.kind === k).length] as const)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`);
-  const bytes = backups.reduce((n, b) => n + b.size, 0);
+  const bytes = backups.reduce((sum, b) => sum + footprint(b), 0);
   const missing = states.filter((s) => s === 'missing').length;
   const changed = states.filter((s) => s === 'changed').length;
   const count = `${backups.length}${backups.length === inStore ? '' : ` of ${inStore}`} backups`;
@@ -123,4 +123,9 @@ function totals(backups: Backup[], states: FileState[], inStore: number, width: 
   const oldest = backups.at(-1)!;
   const second = renderFooter([`newest ${when(newest.createdAt)} (${age(newest.createdAt)})`, `oldest ${when(oldest.createdAt)} (${age(oldest.createdAt)})`], width);
   return `${first}\n${second}`;
+}
+
+/** What a backup takes: its files in the store, or the copy on its server where it has one. */
+function footprint(b: Backup): number {
+  return b.serverCopy?.size ?? storedSize(b);
 }

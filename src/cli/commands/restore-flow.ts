@@ -1,7 +1,7 @@
 // What rollback and restore share: the question, the preview, running the restore, printing the outcome.
 import { lstatSync } from 'node:fs';
 import { restoreBackups, type RestoreRequest } from '../../core/restore.js';
-import type { Context } from '../../core/context.js';
+import { engineForBackup, type Context } from '../../core/context.js';
 import { describeCause, SafeRunError } from '../../errors.js';
 import { shortId } from '../../ids.js';
 import type { RunRecord } from '../../oplog/run-record.js';
@@ -57,24 +57,22 @@ export function safetyLine(databases: string[]): string {
 }
 
 /**
- * What protects each database from the restore: a safety backup where there is a database file at the
- * target now; none where there is not (`--into` a new file, a file the script deleted or made a link).
+ * What protects each database from the restore: a safety backup where there is a database at the target
+ * now; none where there is not (`--into` a new file, a file the script deleted or replaced by a link).
  */
-export function safetyLines(targets: Array<{ database: string; target: string }>, cwd: string): string[] {
-  const kept = [...new Set(targets.filter((t) => lstatOrUndefined(t.target)?.isFile()).map((t) => t.database))];
-  const none = targets.filter((t) => !lstatOrUndefined(t.target)?.isFile());
+export async function safetyLines(ctx: Context, targets: Array<{ backup: Backup; into?: string }>): Promise<string[]> {
+  const checked = await Promise.all(
+    targets.map(async ({ backup, into }) => {
+      const engine = await engineForBackup(backup.engine, backup.database, backup.source, { into, configured: ctx.config.databases });
+      return { database: backup.database, location: engine.location, present: await engine.exists().catch(() => false) };
+    }),
+  );
+  const kept = [...new Set(checked.filter((t) => t.present).map((t) => t.database))];
+  const none = checked.filter((t) => !t.present);
   return [
     ...(kept.length ? [safetyLine(kept)] : []),
-    ...none.map((t) => `no safety backup of ${t.database}: there is no database file at ${shortPath(t.target, cwd)} now, so there is nothing to keep`),
+    ...none.map((t) => `no safety backup of ${t.database}: there is no database at ${shortPath(t.location, ctx.cwd)} now, so there is nothing to keep`),
   ];
-}
-
-function lstatOrUndefined(file: string) {
-  try {
-    return lstatSync(file);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Restore, render the core's events, then a summary and the command that undoes it. */
@@ -138,4 +136,12 @@ export async function printPreview(preview: RestorePreview, backup: Backup): Pro
   const lines = await preview(backup);
   if (lines.length === 0) lines.push(`restoring ${backup.database} to backup ${shortId(backup.id)} changes nothing`);
   process.stderr.write(lines.map((l, i) => `${i === 0 ? c.bold('preview') + '   ' : ' '.repeat(10)}${l}\n`).join(''));
+}
+
+function lstatOrUndefined(file: string) {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
 }

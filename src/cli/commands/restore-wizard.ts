@@ -36,7 +36,7 @@ export async function runRestoreWizard(ctx: Context, opts: WizardOptions): Promi
     process.stderr.write(`${title}\n${c.bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
     return 0;
   }
-  process.stderr.write(`${title}?\n  ${safetyLines([{ database, target }], ctx.cwd).join('\n  ')}\n`);
+  process.stderr.write(`${title}?\n  ${(await safetyLines(ctx, [{ backup, into: opts.into }])).join('\n  ')}\n`);
   if (!(await confirmByTyping(database, { action: 'restore', decline: 'keep it as it is' }))) {
     throw new SafeRunError('usage', `not confirmed; ${database} was not changed`, { hint: `type "${database}" exactly to restore it` });
   }

@@ -1,6 +1,6 @@
 // safe-run restore [<backup-id>]: put one backup in place of its database (or --into another path).
 import path from 'node:path';
-import { selectDatabases } from '../../config.js';
+import { isUrl, selectDatabases } from '../../config.js';
 import { openEngine } from '../../core/context.js';
 import { SafeRunError } from '../../errors.js';
 import { shortId } from '../../ids.js';
@@ -28,6 +28,8 @@ Usage: safe-run restore <backup-id> [--yes] [--into PATH] [--dry-run] [--json]
                    was taken of (without it, another target is refused)
   --dry-run        show what the restore would change, and change nothing
   --yes            do not ask; required with an id when there is no terminal
+  --force          a server database others are connected to: disconnect
+                   them for the swap instead of refusing (PostgreSQL)
   --json           print the record of this restore as JSON on stdout
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
@@ -71,7 +73,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const ctx = contextFrom(values);
   const backup = pickBackup(await ctx.store.list(), positionals[0]!);
-  const into = values.into ? path.resolve(ctx.cwd, values.into) : undefined;
+  const into = values.into ? (isUrl(values.into) ? values.into : path.resolve(ctx.cwd, values.into)) : undefined;
   for (const db of selectDatabases(ctx.config, ctx.cwd, many(values.db))) {
     if (!values.db) break;
     const engine = await openEngine(db);
@@ -91,12 +93,12 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
     return 0;
   }
-  const details = safetyLines([{ database: backup.database, target }], ctx.cwd);
+  const details = await safetyLines(ctx, [{ backup, into }]);
   const yesCommand = shellJoin(['safe-run', ...projectArgs(ctx), 'restore', backup.id, ...(into ? ['--into', into] : []), '--yes']);
   await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore', yesCommand });
   await performRestore(
     ctx,
-    { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values) },
+    { backups: [backup], into, kind: 'restore', argv: ['restore', backup.id, ...(into ? ['--into', into] : [])], waitMs: waitMs(values), force: Boolean(values.force) },
     Boolean(values.json),
   );
   return 0;

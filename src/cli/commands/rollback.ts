@@ -21,6 +21,8 @@ Usage: safe-run rollback <run-id> [--yes] [--dry-run] [--json]
   --dry-run        show what would be restored and the later runs it undoes,
                    and change nothing
   --yes            do not ask; required when there is no terminal
+  --force          a server database others are connected to: disconnect
+                   them for the swap instead of refusing (PostgreSQL)
   --json           print the record of this rollback as JSON on stdout
   --wait SECONDS   wait this long for another safe-run's lock (default 30)
   --no-wait        fail at once if a database is locked
@@ -60,11 +62,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${c.bold('dry run')}   nothing was changed; to roll back: safe-run rollback ${shortId(target.id)}\n`);
     return 0;
   }
-  const safety = safetyLines(backups.map((b) => ({ database: b.database, target: b.source })), ctx.cwd);
+  const safety = await safetyLines(ctx, backups.map((backup) => ({ backup })));
   await confirmRestore({ title, details: [later, ...safety], databases, yes: Boolean(values.yes), verb: 'rollback', yesCommand: `${rollbackCommand(ctx, target.id)} --yes` });
   await performRestore(
     ctx,
-    { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values) },
+    { backups, kind: 'rollback', argv: ['rollback', target.id], reason: `rollback of ${target.id}`, waitMs: waitMs(values), force: Boolean(values.force) },
     Boolean(values.json),
   );
   return 0;

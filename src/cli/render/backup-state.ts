@@ -1,5 +1,6 @@
 // Whether a backup's files are still there: the cheap look `list` takes (show re-checks: core/recheck-backup).
 import { promises as fs } from 'node:fs';
+import type { SnapshotFacts } from '../../engines/engine.js';
 import type { Backup } from '../../store/manifest.js';
 import type { Paint } from './colour.js';
 
@@ -14,9 +15,24 @@ export async function fileState(b: Backup): Promise<FileState> {
   const stat = await fs.stat(b.path).catch(() => undefined);
   if (!stat?.isFile()) return 'missing';
   if (stat.size !== b.size) return 'changed';
-  return b.facts?.check?.result === 'ok' ? 'verified' : 'unverified';
+  return checkPassed(b.facts) ? 'verified' : 'unverified';
 }
 
 export function paintState(state: FileState, c: Paint): string {
   return state === 'verified' ? c.green(state) : state === 'missing' ? c.red(state) : c.yellow(state);
+}
+
+/** Whether a backup's recorded check passed: "ok", or "ok: …" where an engine says what it compared. */
+export function checkPassed(facts: Pick<SnapshotFacts, 'check'> | undefined): boolean {
+  return /^ok\b/.test(facts?.check?.result ?? '');
+}
+
+/**
+ * The check a backup passed, in a few words: SQLite's pragma ("quick_check ok"), or what a server engine
+ * says it compared ("clone: ok: row counts match the source").
+ */
+export function checkLabel(facts: Pick<SnapshotFacts, 'check' | 'strategy'>): string {
+  if (!facts.strategy) return facts.check.result === 'ok' ? `${facts.check.level}_check ok` : facts.check.result;
+  const how = facts.strategy.split(' ')[0];
+  return facts.check.result === 'ok' ? `${how}, ${facts.check.level} check ok` : `${how}, ${facts.check.result.replace(/^ok: /, '')}`;
 }

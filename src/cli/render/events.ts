@@ -1,6 +1,7 @@
 // Render the core's events as calm one-line steps on stderr, with a ticking timer on a terminal.
 import type { GuardEvent } from '../../core/events.js';
 import { paintFor } from './colour.js';
+import { checkLabel } from './backup-state.js';
 import { shellJoin } from '../../core/shell-quote.js';
 import { secondsText } from '../../core/seconds.js';
 import { clip, duration, shortPath, size, visible } from './format.js';
@@ -50,7 +51,10 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
       case 'backup-done': {
         const b = event.backup;
         const sha = `${b.sha256.slice(0, 4)}…${b.sha256.slice(-4)}`;
-        endStep(`${c.green('verified')} in ${duration(event.ms)}  [sha256 ${sha}, ${b.facts.check.level}_check ok]`);
+        endStep(`${c.green('verified')} in ${duration(event.ms)}  [sha256 ${sha}, ${checkLabel(b.facts)}]`);
+        // An engine that chose another way than usual says why (PostgreSQL dumps when it cannot clone).
+        const why = /\(([^)]*not possible[^]*)\)$/.exec(b.facts.strategy ?? '')?.[1];
+        if (why) stream.write(`          ${c.dim(clip(visible(why), 68))}\n`);
         break;
       }
       case 'restore-start':

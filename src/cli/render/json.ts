@@ -1,6 +1,6 @@
 // The public --json shapes (documented in the README): stable field names, no secrets.
 import type { RunRecord } from '../../oplog/run-record.js';
-import type { Backup } from '../../store/manifest.js';
+import { filesOf, type Backup } from '../../store/manifest.js';
 
 export function backupJson(b: Backup) {
   return {
@@ -10,6 +10,8 @@ export function backupJson(b: Backup) {
     path: b.path,
     sha256: b.sha256,
     size: b.size,
+    files: filesOf(b),
+    serverCopy: b.serverCopy ?? null,
     kind: b.kind,
     createdAt: b.createdAt,
     runId: b.runId ?? null,
@@ -17,6 +19,7 @@ export function backupJson(b: Backup) {
     engine: b.engine,
     durationMs: b.durationMs,
     check: b.facts.check,
+    strategy: b.facts.strategy ?? null,
     pageSize: b.facts.pageSize ?? null,
     pageCount: b.facts.pageCount ?? null,
     userVersion: b.facts.userVersion ?? null,

@@ -5,6 +5,7 @@ import { isOwnCommand, type BackupRef, type RunRecord } from '../../oplog/run-re
 import type { Backup } from '../../store/manifest.js';
 import type { Recheck } from '../../core/recheck-backup.js';
 import type { Paint } from './colour.js';
+import { checkLabel } from './backup-state.js';
 import { clip, duration, oneLine, shortPath, size, visible, when } from './format.js';
 import { describeRun } from './run-summary.js';
 
@@ -81,7 +82,7 @@ function backupLines(b: CheckedBackup, verified: boolean, cwd: string, c: Paint)
   let state: string;
   if (!ch.present) state = c.red(`missing: ${ch.verifyError ?? 'the file is gone'}`);
   else if (!verified || ch.verified === null) state = `present ${c.dim('(not re-checked: --no-verify)')}`;
-  else if (ch.verified) state = c.green(`verified: sha256 matches, ${b.stored?.facts.check.level ?? 'quick'}_check ok`);
+  else if (ch.verified) state = c.green(`verified: sha256 matches, ${b.stored ? checkLabel(b.stored.facts) : 'check ok'}`);
   else state = c.red(`does not verify: ${oneLine(ch.verifyError ?? '?')}`);
   return [
     `  ${b.ref.id}  ${b.ref.database}`,
