@@ -124,7 +124,7 @@ export function engineContract(fixture: EngineFixture): void {
       // Whatever the kills left, the rollback still works afterwards.
       const back = await runCli(['rollback', 'last', '--yes'], { cwd: db.dir });
       expect(back.code, back.stderr).toBe(0);
-    });
+    }, 150_000); // five CLI processes and their restores: minutes on a loaded 2-core machine, seconds alone
 
     if (fixture.secret) {
       const secret = fixture.secret;
@@ -164,4 +164,23 @@ export async function flipByte(file: string): Promise<void> {
   const at = Math.floor(buf.length / 2);
   buf[at] = buf[at]! ^ 0xff;
   writeFileSync(file, buf);
+}
+
+/**
+ * A writer child process that prints "ready" once it commits and stops (exits) when told "stop" on its
+ * stdin: the shape of every engine's writer fixture.
+ */
+export async function startLineWriter(file: string, args: string[]): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`writer exited ${code}`)));
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.stdin!.end('stop\n');
+      }),
+  };
 }

@@ -1,13 +1,12 @@
 // The engine contract for PostgreSQL, once per strategy, against the real server (each database is made
 // and dropped by the test). `auto` clones an idle database and dumps one a writer is using.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES } from '../helpers/cli.js';
 import { dropDbs, randomDbName, SERVER, sql } from '../postgres/pg-test-db.js';
-import { engineContract, flipByte } from './engine-contract.js';
+import { engineContract, flipByte, startLineWriter } from './engine-contract.js';
 
 const WRITER = path.join(FIXTURES, 'pg-writer-transfers.mjs');
 const ACCOUNTS = 300;
@@ -54,21 +53,8 @@ function fixture(strategy: 'auto' | 'dump', withPassword: boolean) {
           '-qc',
           'UPDATE accounts SET balance = balance * 2 WHERE id % 3 = 0; DELETE FROM accounts WHERE id % 7 = 0; DROP TABLE ticks; ALTER TABLE accounts ADD COLUMN note text;',
         ],
-        async startWriter() {
-          const child = spawn(process.execPath, [WRITER, `${SERVER}/${db}`], { stdio: ['pipe', 'pipe', 'inherit'] });
-          await new Promise<void>((resolve, reject) => {
-            child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-            child.on('exit', (code) => reject(new Error(`writer exited ${code}`)));
-          });
-          return {
-            stop: () =>
-              new Promise<void>((resolve) => {
-                child.on('exit', () => resolve());
-                child.stdin!.end('stop\n');
-              }),
-          };
-        },
-        async assertIntact() {
+        startWriter: () => startLineWriter(WRITER, [`${SERVER}/${db}`]),
+      async assertIntact() {
           // PostgreSQL has no integrity_check: the database must accept a connection and read every table.
           const tables = await sql<{ t: string }>(db, `SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'`);
           for (const { t } of tables) await sql(db, `SELECT count(*) FROM "${t}"`);

@@ -1,12 +1,12 @@
 // The engine contract for SQLite: real files in a temp project, the transfer writer as the busy client.
 import Database from 'better-sqlite3';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES } from '../helpers/cli.js';
-import { engineContract, flipByte } from './engine-contract.js';
+import { engineContract, flipByte, startLineWriter } from './engine-contract.js';
 
 const WRITER = path.join(FIXTURES, 'writer-transfers.mjs');
 const ACCOUNTS = 500;
@@ -53,20 +53,7 @@ engineContract({
         file,
         'UPDATE accounts SET balance = balance * 2 WHERE id % 3 = 0; DELETE FROM accounts WHERE id % 7 = 0; DROP TABLE ticks; ALTER TABLE accounts ADD COLUMN note TEXT;',
       ],
-      async startWriter() {
-        const child = spawn(process.execPath, [WRITER, 'run', file], { stdio: ['pipe', 'pipe', 'inherit'] });
-        await new Promise<void>((resolve, reject) => {
-          child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-          child.on('exit', (code) => reject(new Error(`writer exited ${code}`)));
-        });
-        return {
-          stop: () =>
-            new Promise<void>((resolve) => {
-              child.on('exit', () => resolve());
-              child.stdin!.end('stop\n');
-            }),
-        };
-      },
+      startWriter: () => startLineWriter(WRITER, ['run', file]),
       async assertIntact() {
         const result = read(file, (db) => db.pragma('integrity_check', { simple: true }));
         if (result !== 'ok') throw new Error(`integrity_check: ${String(result)}`);

@@ -40,15 +40,10 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
     }
     try {
       if (!exists) {
-        await admin.query('BEGIN');
-        try {
+        await inTransaction(admin, async () => {
           await rename(admin, replacement, live);
           await setComment(admin, live, opts.comment ?? null);
-          await admin.query('COMMIT');
-        } catch (err) {
-          await admin.query('ROLLBACK').catch(() => {});
-          throw err;
-        }
+        });
         return { terminated: [] };
       }
       // A name chosen beforehand lets the caller record the kept copy before the swap happens.
@@ -56,17 +51,12 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
       // Both renames (and the comments that mark the kept copy) in one transaction: ALTER DATABASE …
       // RENAME is transactional, so a crash or kill -9 at any point leaves the old database or the new
       // one under the live name, never neither.
-      await admin.query('BEGIN');
-      try {
+      await inTransaction(admin, async () => {
         await admin.query(`COMMENT ON DATABASE ${ident(live)} IS ${literal(`${KEPT_MARK}: "${live}" as it was before a restore at ${new Date().toISOString()}`)}`);
         await rename(admin, live, keptAs);
         await rename(admin, replacement, live);
         await setComment(admin, live, opts.comment ?? null);
-        await admin.query('COMMIT');
-      } catch (err) {
-        await admin.query('ROLLBACK').catch(() => {});
-        throw err;
-      }
+      });
       return { keptAs, terminated: shut?.terminated ?? [] };
     } catch (err) {
       throw pgFailure(err, ctx, 'swap failed, the live database is as it was');
@@ -75,6 +65,18 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
       await admin.query('SELECT pg_advisory_unlock($1::bigint)', [ownerKey(replacement)]).catch(() => {});
     }
   });
+}
+
+/** `fn` in one transaction on `admin`: committed whole, or rolled back and rethrown. */
+async function inTransaction(admin: pg.Client, fn: () => Promise<void>): Promise<void> {
+  await admin.query('BEGIN');
+  try {
+    await fn();
+    await admin.query('COMMIT');
+  } catch (err) {
+    await admin.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
 }
 
 async function rename(admin: pg.Client, from: string, to: string): Promise<void> {
