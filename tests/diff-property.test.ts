@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { TableDiff } from '../src/diff/diff-types.js';
+import type { TableDiff } from '../src/engines/diff-types.js';
 import { FIXTURES, runCli } from './helpers/cli.js';
 import { truthCounts } from './helpers/row-truth.js';
 import { bulkSql, createSql, insertSql, modelsOf, opSql, scenarios, truthSide, type Scenario, type TableModel } from './helpers/random-tables.js';

@@ -5,10 +5,10 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DatabaseDiff, TableDiff } from '../src/diff/diff-types.js';
+import type { DatabaseDiff, TableDiff } from '../src/engines/diff-types.js';
 import { ROOT, runCli, tempProject } from './helpers/cli.js';
 
-const { diffDatabase } = (await import(path.join(ROOT, 'dist', 'diff', 'diff-database.js'))) as {
+const { diffDatabase } = (await import(path.join(ROOT, 'dist', 'engines', 'sqlite', 'diff', 'diff-database.js'))) as {
   diffDatabase: (name: string, a: object, b: object, o?: object) => Promise<DatabaseDiff>;
 };
 

@@ -13,7 +13,7 @@ type Diff = {
   before: { userVersion: number | null };
   after: { userVersion: number | null };
 };
-const { diffDatabase } = (await import(path.join(ROOT, 'dist', 'diff', 'diff-database.js'))) as {
+const { diffDatabase } = (await import(path.join(ROOT, 'dist', 'engines', 'sqlite', 'diff', 'diff-database.js'))) as {
   diffDatabase: (name: string, a: object, b: object, o?: object) => Promise<Diff>;
 };
 

@@ -1,5 +1,5 @@
 // What a run changed: its pre-run backups compared with the databases now (or with another backup).
-import type { DatabaseDiff } from '../diff/diff-types.js';
+import type { DatabaseDiff } from '../engines/diff-types.js';
 import type { Engine } from '../engines/engine.js';
 import { SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';

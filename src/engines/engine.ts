@@ -2,7 +2,7 @@
 // database only through it; each engine's own modules (SQLite's page format, PostgreSQL's tools) stay
 // behind it, and engines are found by URL scheme in ./registry.ts.
 import type { CheckLevel } from '../config.js';
-import type { DatabaseDiff } from '../diff/diff-types.js';
+import type { DatabaseDiff } from './diff-types.js';
 import type { LockHolder } from '../lock/file-lock.js';
 
 /** What a verified snapshot says about itself; stored in the backup's manifest. */

@@ -4,11 +4,12 @@ import { createHash } from 'node:crypto';
 import { promises as fs, constants as fsc, statSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { builtFile } from '../files/built-file.js';
 import type { CheckLevel } from '../config.js';
 import { fsyncPath, processIsAlive } from '../files/durable.js';
 import { acquireLock } from '../lock/file-lock.js';
 import { ensurePrivateDir } from '../files/durable.js';
-import type { DatabaseDiff } from '../diff/diff-types.js';
+import type { DatabaseDiff } from './diff-types.js';
 import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
@@ -169,9 +170,9 @@ export class SqliteEngine implements Engine {
     return facts;
   }
 
-  /** The page-level diff (src/diff), loaded only when asked for. */
+  /** The page-level diff (./sqlite/diff), loaded only when asked for. */
   async diff(before: DiffSide, after: DiffSide, opts: DiffOptions = {}): Promise<DatabaseDiff> {
-    const { diffDatabase } = await import('../diff/diff-database.js');
+    const { diffDatabase } = await import('./sqlite/diff/diff-database.js');
     const endpoint = (side: DiffSide) =>
       'live' in side
         ? { file: this.location, live: true, label: side.label }
@@ -225,7 +226,7 @@ async function verifyInWorkers(file: string, level: CheckLevel): Promise<Snapsho
 
 function inWorker<T>(file: string, level: CheckLevel, part: VerifyPart): Promise<T> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('../engines/sqlite-verify-worker.js', import.meta.url), { workerData: { file, level, part } });
+    const worker = new Worker(builtFile('engines/sqlite-verify-worker.js', import.meta.url), { workerData: { file, level, part } });
     let answered = false;
     worker.once('message', (msg: { ok: boolean; value?: T; error?: { message: string; code?: string; checkResult?: string } }) => {
       answered = true;

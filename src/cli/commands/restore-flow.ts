@@ -98,32 +98,19 @@ export async function performRestore(ctx: Context, req: Omit<RestoreRequest, 'on
 /** Lines saying what restoring a backup would change in its database, from now to the backup. */
 export type RestorePreview = (backup: Backup) => Promise<string[]>;
 
-/** What src/diff/preview.ts exports (written separately; absent from builds that predate it). */
-interface PreviewModule {
-  describeRestorePreview(ctx: Context, backup: Backup): Promise<string[]>;
-}
-
 /**
- * The diff's preview when this build has it, else one line saying there is none. The import is a
- * literal inside try, so esbuild bundles the module once it exists and leaves a missing one to fail
- * here at run time instead of breaking the build.
+ * What restoring a backup would change (its engine's diff, from the live database to the backup), or one
+ * line saying why that is not available; never an error: the preview only informs the question.
  */
 export function restorePreview(ctx: Context): RestorePreview {
   return async (backup) => {
-    let mod: PreviewModule | undefined;
-    try {
-      // @ts-ignore -- the module may not exist yet; then the catch below answers
-      mod = (await import('../../diff/preview.js')) as unknown as PreviewModule;
-    } catch {
-      mod = undefined;
-    }
-    if (typeof mod?.describeRestorePreview !== 'function') return ['preview not available (this build has no diff)'];
     // The preview reads the live database: never through a link made after the backup (its target is another file).
     if (lstatOrUndefined(backup.source)?.isSymbolicLink()) {
       return [`preview not available: ${shortPath(backup.source, ctx.cwd)} is now a symbolic link, which the restore replaces`];
     }
     try {
-      return await mod.describeRestorePreview(ctx, backup);
+      const { describeRestorePreview } = await import('../render/restore-preview.js');
+      return await describeRestorePreview(ctx, backup);
     } catch (err) {
       return [`preview not available: ${describeCause(err)}`];
     }

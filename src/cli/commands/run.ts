@@ -10,7 +10,7 @@ import { paintFor } from '../render/colour.js';
 import { eventRenderer } from '../render/events.js';
 import { canPrompt, contextFrom } from '../setup.js';
 import { diffBackup } from '../../core/diff-run.js';
-import { compactSummary } from '../../diff/summary.js';
+import { compactSummary } from '../render/diff-summary.js';
 import type { Backup } from '../../store/manifest.js';
 import { size } from '../render/format.js';
 import { statSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // Render a database diff for the terminal: the schema, a table of counts, and changed rows on request.
-import type { DatabaseDiff, Row, TableDiff } from '../../diff/diff-types.js';
-import { schemaChangeText } from '../../diff/summary.js';
+import type { DatabaseDiff, Row, TableDiff } from '../../engines/diff-types.js';
+import { schemaChangeText } from './diff-summary.js';
 import { paintFor } from './colour.js';
 import { clip } from './format.js';
 import { renderTable } from './table.js';

@@ -1,6 +1,6 @@
 // PostgreSQL's diff (diff.ts) in the shape every engine's diff has (diff-types), so that `safe-run diff`,
 // the summary after a run and the restore preview render it like SQLite's.
-import type { DatabaseDiff, SchemaChange, TableDiff } from '../../diff/diff-types.js';
+import type { DatabaseDiff, SchemaChange, TableDiff } from '../diff-types.js';
 import type { DiffOptions } from '../engine.js';
 import { connectPg } from './connect.js';
 import { diffDatabases } from './diff.js';

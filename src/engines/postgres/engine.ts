@@ -11,7 +11,7 @@ import type pg from 'pg';
 import type { CheckLevel } from '../../config.js';
 import { SafeRunError } from '../../errors.js';
 import { sha256File } from '../../files/sha256.js';
-import type { DatabaseDiff } from '../../diff/diff-types.js';
+import type { DatabaseDiff } from '../diff-types.js';
 import type {
   BackupTarget,
   DiffOptions,

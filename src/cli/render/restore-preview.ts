@@ -1,8 +1,8 @@
 // The preview a restore shows before it asks: what putting a backup back would change, in plain lines.
-import { diffRestore } from '../core/diff-run.js';
-import type { Context } from '../core/context.js';
-import type { Backup } from '../store/manifest.js';
-import { compactSummary, schemaChangeText, tableChange } from './summary.js';
+import { diffRestore } from '../../core/diff-run.js';
+import type { Context } from '../../core/context.js';
+import type { Backup } from '../../store/manifest.js';
+import { compactSummary, schemaChangeText, tableChange } from './diff-summary.js';
 
 /** Lines (no colours) describing the change from the live database now to `backup`. */
 export async function describeRestorePreview(ctx: Context, backup: Backup): Promise<string[]> {

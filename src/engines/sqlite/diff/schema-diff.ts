@@ -1,7 +1,7 @@
 // Schema differences between two attached schemas of one connection: objects, columns, user_version.
 import type Database from 'better-sqlite3';
 import { columnsOf, pairColumns } from './column-pairs.js';
-import type { SchemaChange } from './diff-types.js';
+import type { SchemaChange } from '../../diff-types.js';
 
 export interface SchemaEntry {
   type: string;

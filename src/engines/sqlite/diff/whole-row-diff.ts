@@ -1,6 +1,6 @@
 // Row differences of a table whose rows nothing identifies on both sides: the rows compared as a multiset.
-import { quoteIdent } from '../engines/sqlite-facts.js';
-import type { TableDiff } from './diff-types.js';
+import { quoteIdent } from '../../sqlite-facts.js';
+import type { TableDiff } from '../../diff-types.js';
 import type { Sides } from './table-diff.js';
 import type { Side, TableShape } from './table-shape.js';
 

@@ -1,7 +1,8 @@
 // Which pages differ between two page sources: a sequential, chunked, page-by-page comparison, split
 // between this thread and a worker for large files (copying pages out of the page cache is the cost).
+import { builtFile } from '../../../files/built-file.js';
 import { Worker } from 'node:worker_threads';
-import { alignedBuffer } from '../files/aligned-buffer.js';
+import { alignedBuffer } from '../../../files/aligned-buffer.js';
 import { FilePageSource, LivePageSource, type PageSource } from './page-source.js';
 import type { WalIndex } from './wal-reader.js';
 
@@ -66,7 +67,7 @@ export async function changedPagesInParallel(a: PageSource, b: PageSource): Prom
   if (last * a.pageSize < PARALLEL_BYTES) return changedPages(a, b);
   const mid = Math.floor(last / 2);
   const theirs = new Promise<number[]>((resolve, reject) => {
-    const worker = new Worker(new URL('../diff/changed-pages-worker.js', import.meta.url), {
+    const worker = new Worker(builtFile('engines/sqlite/diff/changed-pages-worker.js', import.meta.url), {
       workerData: { a: specOf(a), b: specOf(b), first: mid + 1, last },
     });
     worker.once('message', (m: { ok: boolean; pages?: number[]; error?: string }) => (m.ok ? resolve(m.pages!) : reject(new Error(m.error))));

@@ -1,5 +1,5 @@
 // Plain-text summaries of a diff (no colours, no terminal): the compact line after a run, previews.
-import type { DatabaseDiff, SchemaChange, TableDiff } from './diff-types.js';
+import type { DatabaseDiff, SchemaChange, TableDiff } from '../../engines/diff-types.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 

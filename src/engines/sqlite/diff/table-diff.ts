@@ -1,8 +1,8 @@
 // Row-level differences of one table between two attached schemas, by primary key (or rowid).
 import type Database from 'better-sqlite3';
-import { quoteIdent } from '../engines/sqlite-facts.js';
+import { quoteIdent } from '../../sqlite-facts.js';
 import type { RowidRange } from './btree.js';
-import type { Row, TableDiff } from './diff-types.js';
+import type { Row, TableDiff } from '../../diff-types.js';
 import type { Side, TableShape } from './table-shape.js';
 
 export interface Sides {

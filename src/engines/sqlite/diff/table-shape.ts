@@ -1,6 +1,6 @@
 // What identifies a table's rows on both sides of a diff, and which columns are compared.
 import type Database from 'better-sqlite3';
-import { quoteIdent } from '../engines/sqlite-facts.js';
+import { quoteIdent } from '../../sqlite-facts.js';
 import { columnsOf, pairColumns, type ColumnInfo, type ColumnPair } from './column-pairs.js';
 
 export type Side = 'before' | 'after';

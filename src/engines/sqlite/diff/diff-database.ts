@@ -11,9 +11,9 @@
 // different page size) the table's rows are all compared with SQL joins on the key, like sqldiff.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import type { SnapshotFacts } from '../engines/engine.js';
-import { quoteIdent } from '../engines/sqlite-facts.js';
-import type { DatabaseDiff, TableDiff } from './diff-types.js';
+import type { SnapshotFacts } from '../../engine.js';
+import { quoteIdent } from '../../sqlite-facts.js';
+import type { DatabaseDiff, TableDiff } from '../../diff-types.js';
 import { pageLevelPlan, type PagePlan, type TablePlan } from './page-plan.js';
 import type { PageSource } from './page-source.js';
 import { compareSchemas, schemaOf, shadowTables, withSequence, type SchemaEntry } from './schema-diff.js';

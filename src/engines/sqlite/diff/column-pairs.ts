@@ -1,6 +1,6 @@
 // Which column before is which column after: by name, or renamed in place (what RENAME COLUMN does).
 import type Database from 'better-sqlite3';
-import { quoteIdent } from '../engines/sqlite-facts.js';
+import { quoteIdent } from '../../sqlite-facts.js';
 
 export interface ColumnInfo {
   cid: number;
