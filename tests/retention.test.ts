@@ -68,6 +68,7 @@ describe('safe-run prune', () => {
     const pin = await runCli(['pin', oldestRun!.id, '--reason', 'keep for audit'], { cwd: p.dir });
     expect(pin.code, pin.stderr).toBe(0);
     expect(pin.stderr).toContain(`safe-run unpin ${oldestRun!.id}`);
+    expect((await listOf(p.dir)).find((b) => b.id === oldestRun!.id)).toMatchObject({ pinned: true });
     // A restore: its safety backup (pre-restore) is the newest restore's.
     const restore = await runCli(['restore', newest!.id, '--yes'], { cwd: p.dir });
     expect(restore.code, restore.stderr).toBe(0);

@@ -5,7 +5,7 @@ import type { RunRecord } from '../../src/oplog/run-record.js';
 import type { Backup } from '../../src/store/manifest.js';
 import { runCli } from './cli.js';
 
-export async function listOf(dir: string): Promise<Array<Backup & { state: string }>> {
+export async function listOf(dir: string): Promise<Array<Backup & { state: string; pinned: boolean }>> {
   const r = await runCli(['list', '--json'], { cwd: dir });
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout);
