@@ -3,7 +3,7 @@ import { existsSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFil
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempProject } from './helpers/cli.js';
+import { runCli, startCli, tempProject } from './helpers/cli.js';
 import { copiesOf, listOf, logOf } from './helpers/store.js';
 import { sha256Of } from './helpers/system.js';
 
@@ -132,6 +132,21 @@ describe('safe-run prune', () => {
   });
 });
 
+describe('locking', () => {
+  it('waits for the lock of a database that a guarded run holds, and --no-wait exits 5 removing nothing', async () => {
+    const p = project();
+    await guarded(p.dir, 3);
+    const child = startCli(['--', 'sleep', '3'], { cwd: p.dir });
+    let err = '';
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => (err += d) && err.includes('── sleep') && resolve()));
+    const r = await runCli(['prune', '--keep-last', '1', '--no-wait'], { cwd: p.dir });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/app is locked by pid \d+/);
+    expect(await listOf(p.dir)).toHaveLength(4);
+    await new Promise((resolve) => child.on('close', resolve));
+  });
+});
+
 describe('automatic retention', () => {
   it('applies the config retention after each guarded run and backup, under the run', async () => {
     const p = project({ retention: { keepLast: 2, auto: true } });
@@ -144,7 +159,9 @@ describe('automatic retention', () => {
     const kinds = (await listOf(p.dir)).map((b) => b.kind);
     expect(kinds.filter((k) => k === 'pre-run')).toHaveLength(2);
     expect(kinds).toContain('manual');
-    expect(logOf(p.dir).filter((r) => r.kind === 'prune').length).toBeGreaterThan(0);
+    const prunes = logOf(p.dir).filter((r) => r.kind === 'prune');
+    expect(prunes.length).toBeGreaterThan(0);
+    expect(prunes[0]!.reason).toMatch(/^automatic retention after /);
   });
 
   it('does not prune without "auto", and a failing retention is a warning, never a failed run', async () => {

@@ -163,7 +163,7 @@ export async function guard(
       }
       await ctx.log.patch(runId, { autoRollback: record.autoRollback });
     }
-    await autoPrune(ctx, engines.map((e) => e.name), req.waitMs, emit);
+    await autoPrune(ctx, engines.map((e) => e.name), runId, emit);
     return result;
   } finally {
     await locks.release();
@@ -175,11 +175,11 @@ export async function guard(
  * still held (no other run can slip a backup in between). A failure is a warning: the run itself went
  * as reported, and the backups it took are the newest, protected from any policy.
  */
-async function autoPrune(ctx: Context, databases: string[], waitMs: number, emit: EventSink): Promise<void> {
+async function autoPrune(ctx: Context, databases: string[], runId: string, emit: EventSink): Promise<void> {
   const retention = ctx.config.retention;
   if (!retention?.auto || !hasRule(retention)) return;
   try {
-    const { removed } = await prune(ctx, { policy: retention, databases, dryRun: false, argv: ['prune', '--auto'], waitMs, locksHeld: true });
+    const { removed } = await prune(ctx, { policy: retention, databases, dryRun: false, argv: ['prune'], reason: `automatic retention after ${runId}`, waitMs: 0, locksHeld: true });
     if (removed.length > 0) emit({ type: 'auto-prune', removed });
   } catch (err) {
     emit({ type: 'auto-prune', removed: [], error: err instanceof Error ? err.message : String(err) });

@@ -18,6 +18,8 @@ export interface PruneRequest {
   dryRun: boolean;
   /** safe-run's own argv, for the log. */
   argv: string[];
+  /** Kept with the prune's log record (automatic retention names the run it followed). */
+  reason?: string;
   waitMs: number;
   /** The caller already holds the databases' locks (automatic retention at the end of a guarded run). */
   locksHeld?: boolean;
@@ -49,7 +51,7 @@ export async function prune(ctx: Context, req: PruneRequest): Promise<PruneResul
     const locked = await decide(ctx, { ...req, databases: [...new Set(doomed.map((b) => b.database))] });
     const going = locked.decisions.filter((d) => !d.keep).map((d) => d.backup);
     if (going.length === 0) return { decisions: plan.decisions, removed: [] };
-    const record: RunRecord = { ...startRecord(ctx, { kind: 'prune', argv: req.argv, databases: [...new Set(going.map((b) => b.database))] }) };
+    const record: RunRecord = { ...startRecord(ctx, { kind: 'prune', argv: req.argv, reason: req.reason, databases: [...new Set(going.map((b) => b.database))] }) };
     const pruned: PrunedBackup[] = going.map((b) => ({ backupId: b.id, database: b.database, ...(b.runId ? { runId: b.runId } : {}), createdAt: b.createdAt, size: b.size }));
     record.pruned = pruned;
     // The plan is in the log before anything is removed: a log that cannot be written stops the prune here.
