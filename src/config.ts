@@ -2,6 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { RetentionPolicy } from './core/retention.js';
+import { parseDuration, parseSize } from './durations-and-sizes.js';
 import { describeCause, SafeRunError } from './errors.js';
 
 export type CheckLevel = 'quick' | 'full';
@@ -24,6 +26,54 @@ export interface Config {
   backupDir: string;
   logFile: string;
   check: CheckLevel;
+  /** The retention policy of `safe-run prune`; with `auto`, also applied after each run and backup. */
+  retention?: RetentionConfig;
+}
+
+export interface RetentionConfig extends RetentionPolicy {
+  auto: boolean;
+}
+
+/** What `safe-run init` writes: bounded (at most ~20 automatic backups per database), explained in the README. */
+export const RETENTION_DEFAULTS = { keepLast: 10, keepDaily: 7, keepWeekly: 4, auto: true };
+
+/** The config keys of a retention policy and the command-line options that set them. */
+export const RETENTION_KEYS = {
+  keepLast: 'keep-last',
+  keepHourly: 'keep-hourly',
+  keepDaily: 'keep-daily',
+  keepWeekly: 'keep-weekly',
+  keepMonthly: 'keep-monthly',
+  keepYearly: 'keep-yearly',
+  maxAge: 'max-age',
+  maxSize: 'max-size',
+} as const;
+
+/**
+ * A retention policy from config values (or options, by their config key): counts are whole numbers of
+ * at least 1 (a count of 0 would keep nothing it names), max-age a duration, max-size a size. `fail`
+ * builds the error for one key.
+ */
+export function parseRetention(raw: Record<string, unknown>, fail: (key: string, what: string) => Error): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const key of Object.keys(RETENTION_KEYS) as Array<keyof typeof RETENTION_KEYS>) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (key === 'maxAge') {
+      const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+      if (ms === undefined) throw fail(key, 'must be a duration such as "12h", "30d", "8w" or "1y"');
+      policy.maxAge = ms;
+    } else if (key === 'maxSize') {
+      const bytes = typeof v === 'string' || typeof v === 'number' ? parseSize(String(v)) : undefined;
+      if (bytes === undefined) throw fail(key, 'must be a size such as "500MB", "5GB" or "2GiB"');
+      policy.maxSize = bytes;
+    } else {
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw fail(key, 'must be a whole number of at least 1');
+      policy[key] = n;
+    }
+  }
+  return policy;
 }
 
 export const DEFAULTS = {
@@ -103,9 +153,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'retention', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, retention)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -143,7 +193,19 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   };
   const check = obj.check ?? DEFAULTS.check;
   if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check };
+  const retention = obj.retention === undefined ? undefined : retentionConfig(obj.retention, file);
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, ...(retention ? { retention } : {}) };
+}
+
+function retentionConfig(raw: unknown, file: string): RetentionConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, 'retention', 'must be an object such as { "keepLast": 10, "auto": true }');
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (key !== 'auto' && !(key in RETENTION_KEYS)) throw invalid(file, `retention.${key}`, `is not a known key (${Object.keys(RETENTION_KEYS).join(', ')}, auto)`);
+  }
+  if (r.auto !== undefined && typeof r.auto !== 'boolean') throw invalid(file, 'retention.auto', 'must be true or false');
+  const policy = parseRetention(r, (key, what) => invalid(file, `retention.${key}`, what));
+  return { ...policy, auto: r.auto === true };
 }
 
 /** A name for a database given only by path or URL: its file name without extension. */

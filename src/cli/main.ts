@@ -18,6 +18,10 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   list: () => import('./commands/list.js'),
   show: () => import('./commands/show.js'),
   diff: () => import('./commands/diff.js'),
+  prune: () => import('./commands/prune.js'),
+  pin: () => import('./commands/pin.js'),
+  unpin: () => import('./commands/unpin.js'),
+  init: () => import('./commands/init.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
@@ -34,6 +38,10 @@ Usage:
   safe-run show <run-id>                      one run in full
   safe-run list                               backups in the store
   safe-run diff <run-id>                      what a run changed
+  safe-run prune [--keep-last N] [--dry-run]  remove old backups (retention)
+  safe-run pin <backup-id>                    keep a backup whatever prune says
+  safe-run unpin <backup-id>                  let prune decide about it again
+  safe-run init                               write safe-run.config.json
 
 Options of a guarded run:
   --db NAME|PATH         this database instead of the config's (repeatable)

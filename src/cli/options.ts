@@ -40,6 +40,24 @@ export const COMMAND_OPTIONS = {
   },
   show: { ...GLOBAL_OPTIONS, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } },
   diff: { ...GLOBAL_OPTIONS, to: { type: 'string' }, rows: { type: 'boolean' }, json: { type: 'boolean' }, db: { type: 'string', multiple: true } },
+  prune: {
+    ...GLOBAL_OPTIONS,
+    ...WAIT_OPTIONS,
+    'keep-last': { type: 'string' },
+    'keep-hourly': { type: 'string' },
+    'keep-daily': { type: 'string' },
+    'keep-weekly': { type: 'string' },
+    'keep-monthly': { type: 'string' },
+    'keep-yearly': { type: 'string' },
+    'max-age': { type: 'string' },
+    'max-size': { type: 'string' },
+    db: { type: 'string', multiple: true },
+    'dry-run': { type: 'boolean', short: 'n' },
+    json: { type: 'boolean' },
+  },
+  pin: { ...GLOBAL_OPTIONS, reason: { type: 'string' } },
+  unpin: GLOBAL_OPTIONS,
+  init: { ...GLOBAL_OPTIONS, db: { type: 'string', multiple: true } },
 } as const satisfies Record<string, OptionSpec>;
 
 /** "--name" of every option of any command that takes a value. */

@@ -6,13 +6,13 @@ import { createContext, type Context } from '../core/context.js';
 import { SafeRunError } from '../errors.js';
 
 export function contextFrom(values: { config?: string; directory?: string }): Context {
-  const cwd = workingDirectory(values.directory);
+  const cwd = contextDirectory(values.directory);
   const config = loadConfig(cwd, values.config);
   return createContext(config, cwd, values.config ? path.resolve(cwd, values.config) : undefined);
 }
 
 /** The directory the call works in: -C DIR (resolved against the real one), else the real one. */
-function workingDirectory(directory: string | undefined): string {
+export function contextDirectory(directory: string | undefined): string {
   if (directory === undefined) return process.cwd();
   const dir = path.resolve(process.cwd(), directory);
   const stat = statSync(dir, { throwIfNoEntry: false });

@@ -8,6 +8,8 @@ export type GuardEvent =
   | { type: 'backup-start'; database: string; location: string; size: number; kind: Backup['kind'] }
   | { type: 'backup-done'; database: string; backup: Backup; ms: number }
   | { type: 'command-start'; argv: string[] }
+  /** Automatic retention after a run or backup: what it removed, or why it could not (a warning only). */
+  | { type: 'auto-prune'; removed: Backup[]; error?: string }
   | { type: 'command-end'; exitCode: number | null; signal: string | null; ms: number }
   | { type: 'restore-start'; database: string; backupId: string; target: string; size: number }
   | { type: 'restore-verified'; database: string; ms: number }

@@ -7,7 +7,9 @@ import { toRef } from './backup-ref.js';
 import { openEngines, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
+import { prune } from './prune.js';
 import { restoreBackups } from './restore.js';
+import { hasRule } from './retention.js';
 import { rollbackCommand } from './rollback-command.js';
 import { startRecord } from './run-identity.js';
 import { missingDatabaseError, takeVerifiedBackup } from './take-backup.js';
@@ -161,9 +163,26 @@ export async function guard(
       }
       await ctx.log.patch(runId, { autoRollback: record.autoRollback });
     }
+    await autoPrune(ctx, engines.map((e) => e.name), runId, emit);
     return result;
   } finally {
     await locks.release();
+  }
+}
+
+/**
+ * The config's retention, when it says `auto`, applied to this run's databases while their locks are
+ * still held (no other run can slip a backup in between). A failure is a warning: the run itself went
+ * as reported, and the backups it took are the newest, protected from any policy.
+ */
+async function autoPrune(ctx: Context, databases: string[], runId: string, emit: EventSink): Promise<void> {
+  const retention = ctx.config.retention;
+  if (!retention?.auto || !hasRule(retention)) return;
+  try {
+    const { removed } = await prune(ctx, { policy: retention, databases, dryRun: false, argv: ['prune'], reason: `automatic retention after ${runId}`, waitMs: 0, locksHeld: true });
+    if (removed.length > 0) emit({ type: 'auto-prune', removed });
+  } catch (err) {
+    emit({ type: 'auto-prune', removed: [], error: err instanceof Error ? err.message : String(err) });
   }
 }
 

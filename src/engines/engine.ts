@@ -197,4 +197,14 @@ export interface Engine {
   prepareRestore(): Promise<void>;
 
   diff?(before: DiffSide, after: DiffSide, opts?: DiffOptions): Promise<DatabaseDiff>;
+
+  /**
+   * Drop a server-side copy that belonged to a backup being removed (retention). Present when
+   * `capabilities.serverSideClone` is true; SQLite keeps no copy anywhere but the store and has none.
+   * Called with the database's lock held, after the backup has left the store's listing and before its
+   * files are deleted. Resolves when the copy is gone, also when it was already gone (a second call, or
+   * a crash after the drop, must not fail); rejects when the server refused, and then the caller puts
+   * the backup back in the listing, whole.
+   */
+  dropServerCopy?(copy: ServerCopy): Promise<void>;
 }

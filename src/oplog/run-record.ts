@@ -13,11 +13,11 @@ export interface BackupRef {
   size: number;
 }
 
-export type RunKind = 'run' | 'library' | 'backup' | 'restore' | 'rollback';
+export type RunKind = 'run' | 'library' | 'backup' | 'restore' | 'rollback' | 'prune';
 
 /** Runs whose argv is safe-run's own command line (manual backups, restores), not a guarded command. */
 export function isOwnCommand(r: { kind: RunKind }): boolean {
-  return r.kind === 'backup' || r.kind === 'restore' || r.kind === 'rollback';
+  return r.kind === 'backup' || r.kind === 'restore' || r.kind === 'rollback' || r.kind === 'prune';
 }
 
 /**
@@ -55,6 +55,22 @@ export interface RunRecord {
   error?: string;
   /** Set when --rollback-on-failure restored the pre-run backups (or tried to). */
   autoRollback?: { ok: boolean; restoreRunId?: string; error?: string };
+  /**
+   * Prunes: the backups this prune removes. Written before the first removal (so a killed prune still
+   * says what it was removing), then set to what was removed; `at` is when each one went.
+   */
+  pruned?: PrunedBackup[];
+}
+
+export interface PrunedBackup {
+  backupId: string;
+  database: string;
+  /** The run that took it, so that `show` and `rollback` of that run can say it was pruned. */
+  runId?: string;
+  createdAt: string;
+  size: number;
+  /** When it was removed; absent while the prune has not reached it. */
+  at?: string;
 }
 
 export interface LogData {

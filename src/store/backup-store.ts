@@ -4,6 +4,7 @@
 // A backup is built complete in a hidden temp directory `.<id>.tmp-<pid>-<rand>` beside its final
 // place, fsynced, then the directory is renamed into place: one atomic step, so a listing never shows
 // a partial backup, and whatever a killed process left is recognisable by its name and dead owner.
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, fsyncDir, processIsAlive, tempName, tempOwner, writeFileAtomic } from '../files/durable.js';
@@ -125,12 +126,45 @@ export class BackupStore {
     }
   }
 
-  /** Delete a backup (retention, later). The directory goes first out of the listing, then away. */
-  async remove(backup: Backup): Promise<void> {
+  /**
+   * Delete a backup whole. Its directory first leaves the listing in one rename (to a name the next
+   * run's clean-up deletes once this process is gone: never published again, unlike a sealed temp
+   * dir), then `beforeDelete` runs (dropping a server copy); if that fails, the directory is renamed
+   * back, whole, and the error is thrown. Then the files go. A kill at any point leaves the backup
+   * listed and whole, or out of the listing for good. `fs.rm` removes a symbolic link found among the
+   * files, never what it points at.
+   */
+  async remove(backup: Backup, beforeDelete?: () => Promise<void>): Promise<void> {
     const dir = path.dirname(backup.path);
-    const doomed = path.join(path.dirname(dir), tempName(path.basename(dir)));
+    const dbDir = path.dirname(dir);
+    const doomed = path.join(dbDir, doomedName(path.basename(dir)));
     await fs.rename(dir, doomed);
+    await fsyncDir(dbDir);
+    try {
+      await beforeDelete?.();
+    } catch (err) {
+      await fs.rename(doomed, dir);
+      await fsyncDir(dbDir);
+      throw err;
+    }
     await fs.rm(doomed, { recursive: true, force: true });
+  }
+
+  /**
+   * Directories in the store that look like backups but whose manifest does not read (damaged, edited,
+   * not JSON). `list` skips them; retention refuses to decide around them.
+   */
+  async unreadable(): Promise<string[]> {
+    const bad: string[] = [];
+    const databases = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const dbEntry of databases) {
+      if (!dbEntry.isDirectory() || dbEntry.name.startsWith('.')) continue;
+      const dbDir = path.join(this.root, dbEntry.name);
+      for (const id of await fs.readdir(dbDir).catch(() => [] as string[])) {
+        if (!id.startsWith('.') && !(await this.read(path.join(dbDir, id)))) bad.push(path.join(dbDir, id));
+      }
+    }
+    return bad;
   }
 
   /**
@@ -145,6 +179,11 @@ export class BackupStore {
       if (!dbEntry.isDirectory()) continue;
       const dbDir = path.join(this.root, dbEntry.name);
       for (const name of await fs.readdir(dbDir).catch(() => [] as string[])) {
+        const doomedBy = doomedOwner(name);
+        if (doomedBy !== undefined) {
+          if (!processIsAlive(doomedBy)) await fs.rm(path.join(dbDir, name), { recursive: true, force: true }).catch(() => undefined);
+          continue;
+        }
         const owner = tempOwner(name);
         if (owner === undefined || processIsAlive(owner)) continue;
         const dir = path.join(dbDir, name);
@@ -159,6 +198,16 @@ export class BackupStore {
       }
     }
   }
+}
+
+/** A backup being removed: `.<id>.doomed-<pid>-<rand>`, hidden from the listing like a temp dir. */
+function doomedName(id: string): string {
+  return `.${id}.doomed-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+function doomedOwner(name: string): number | undefined {
+  const m = /^\..*\.doomed-(\d+)-[0-9a-f]{8}$/.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The backup's file exists and is not the same file (inode) as the database it came from. */

@@ -2,6 +2,7 @@
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
 import { storedSize, type Backup, type BackupKind } from '../../store/manifest.js';
+import { PinFile } from '../../store/pins.js';
 import { many, parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
 import { fileState, paintState, type FileState } from '../render/backup-state.js';
@@ -50,7 +51,8 @@ export async function run(args: string[]): Promise<number> {
   const backups = all.filter((b) => (kinds.length === 0 || kinds.includes(b.kind)) && (!onDb || onDb([b.database], [b.source])));
   const states = await Promise.all(backups.map(fileState));
   if (values.json) {
-    const json = backups.map((b, i) => ({ ...backupJson(b), present: states[i] !== 'missing', state: states[i] }));
+    const pins = await new PinFile(ctx.store.root).read();
+    const json = backups.map((b, i) => ({ ...backupJson(b), present: states[i] !== 'missing', state: states[i], pinned: b.id in pins }));
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return 0;
   }

@@ -1,6 +1,7 @@
 // safe-run rollback <run-id>: put back the backups taken before a run (or undo a restore).
 import { shortId } from '../../ids.js';
 import { backupsOfRun } from '../../core/diff-run.js';
+import { refusePruned } from '../../core/pruned-backups.js';
 import { rollbackCommand } from '../../core/rollback-command.js';
 import { pickRun } from '../pick.js';
 import { SafeRunError } from '../../errors.js';
@@ -37,8 +38,9 @@ untouched), the database as it is now is kept as a safety backup, and the
 rollback prints the command that undoes it.
 Exit codes: 0 restored (or dry run), 2 usage (unknown id, no --yes without a
 terminal, not confirmed), 4 restore refused or failed (the database is as it
-was), 5 locked, 6 the operation log cannot be read, 130 cancelled with
-Ctrl-C (nothing changed).`;
+was; also when prune removed the run's backup: it names one to restore),
+5 locked, 6 the operation log cannot be read, 130 cancelled with Ctrl-C
+(nothing changed).`;
 
 const OPTIONS = COMMAND_OPTIONS.rollback;
 
@@ -50,6 +52,7 @@ export async function run(args: string[]): Promise<number> {
   const ctx = contextFrom(values);
   const runs = await ctx.log.runs();
   const target = pickRun(runs, positionals[0]!, { ctx, verb: 'rollback', withBackups: true });
+  refusePruned(runs, await ctx.store.list(), target);
   const backups = await backupsOfRun(ctx, target, 'restore');
   const databases = [...new Set(backups.map((b) => b.database))];
   const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${clip(oneLine(target.argv), 40)}"`;

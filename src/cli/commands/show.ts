@@ -3,6 +3,7 @@ import { SafeRunError } from '../../errors.js';
 import { pickRun } from '../pick.js';
 import { parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
+import { prunedBy } from '../../core/pruned-backups.js';
 import { recheckBackup } from '../../core/recheck-backup.js';
 import { paintFor } from '../render/colour.js';
 import { runJson } from '../render/json.js';
@@ -42,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
   const backups: CheckedBackup[] = [];
   for (const ref of record.backups) {
     const s = stored.get(ref.id);
-    backups.push({ ref, stored: s, check: await recheckBackup(s ?? ref, s?.facts.check.level ?? ctx.config.check, verify, ctx.config.databases) });
+    backups.push({ ref, stored: s, pruned: s ? undefined : prunedBy(runs, ref.id), check: await recheckBackup(s ?? ref, s?.facts.check.level ?? ctx.config.check, verify, ctx.config.databases) });
   }
   const restored = (record.restored ?? []).map((x) => {
     const s = stored.get(x.backupId);
@@ -56,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
         kind: b.stored?.kind ?? null,
         createdAt: b.stored?.createdAt ?? null,
         inStore: b.stored !== undefined,
+        prunedAt: b.pruned?.at ?? null,
         ...b.check,
       })),
     };

@@ -79,6 +79,17 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         }
         break;
       }
+      case 'auto-prune': {
+        if (event.error) {
+          stream.write(`${label}  ${c.yellow('warning')}: automatic retention did not run: ${visible(event.error)}\n`);
+          break;
+        }
+        const dbs = [...new Set(event.removed.map((b) => b.database))].join(', ');
+        const bytes = event.removed.reduce((n, b) => n + b.size, 0);
+        const n = event.removed.length;
+        stream.write(`${label}  pruned ${n} old backup${n === 1 ? '' : 's'} of ${dbs} (${size(bytes)}, the config's retention)\n`);
+        break;
+      }
       case 'command-start': {
         const cmd = clip(shellJoin(event.argv), RULE - 8);
         stream.write(c.dim(`── ${cmd} ${'─'.repeat(Math.max(3, RULE - 4 - cmd.length))}`) + '\n');

@@ -3,6 +3,7 @@ import { shellQuote } from '../../core/shell-quote.js';
 import { shortId } from '../../ids.js';
 import { isOwnCommand, type BackupRef, type RunRecord } from '../../oplog/run-record.js';
 import type { Backup } from '../../store/manifest.js';
+import type { PruneNote } from '../../core/pruned-backups.js';
 import type { Recheck } from '../../core/recheck-backup.js';
 import type { Paint } from './colour.js';
 import { checkLabel } from './backup-state.js';
@@ -13,6 +14,8 @@ export interface CheckedBackup {
   ref: BackupRef;
   /** Its manifest in the store, if it is still listed there. */
   stored?: Backup;
+  /** Set when retention removed it (the log's prune record). */
+  pruned?: PruneNote;
   check: Recheck;
 }
 
@@ -80,7 +83,8 @@ function backupLines(b: CheckedBackup, verified: boolean, cwd: string, c: Paint)
   const taken = b.stored ? `${b.stored.kind}, ${size(b.ref.size)}, taken ${when(b.stored.createdAt)}` : `${size(b.ref.size)}, ${c.yellow('no longer in the store')}`;
   const ch = b.check;
   let state: string;
-  if (!ch.present) state = c.red(`missing: ${ch.verifyError ?? 'the file is gone'}`);
+  if (b.pruned) state = c.yellow(`backup pruned on ${localTime(b.pruned.at)} (prune ${shortId(b.pruned.pruneRunId)})`);
+  else if (!ch.present) state = c.red(`missing: ${ch.verifyError ?? 'the file is gone'}`);
   else if (!verified || ch.verified === null) state = `present ${c.dim('(not re-checked: --no-verify)')}`;
   else if (ch.verified) state = c.green(`verified: sha256 matches, ${b.stored ? checkLabel(b.stored.facts) : 'check ok'}`);
   else state = c.red(`does not verify: ${oneLine(ch.verifyError ?? '?')}`);
@@ -111,7 +115,7 @@ function undoLines(d: RunDetails, c: Paint): string[] {
   const lines = [line('undo', command)];
   const bad = d.backups.filter((b) => !b.check.present || b.check.verified === false);
   for (const b of bad) {
-    const why = b.check.present ? 'does not verify' : 'is missing';
+    const why = b.pruned ? 'was pruned (rollback names one to restore instead)' : b.check.present ? 'does not verify' : 'is missing';
     lines.push(' '.repeat(LABEL) + c.red(`would be refused: backup ${b.ref.id} ${why}`));
   }
   return lines;
