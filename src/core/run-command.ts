@@ -1,4 +1,5 @@
 // Run the user's command: arguments as given, stdio inherited, signals forwarded, exit status reported.
+import type { Socket } from 'node:net';
 import { constants as osc } from 'node:os';
 
 export interface CommandOutcome {
@@ -15,10 +16,12 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * SIGHUP sent to safe-run are passed on to the command (as npm does; on a terminal Ctrl-C reaches both
  * anyway) and safe-run waits for it to end, so it can still complete the log.
  */
-export async function runCommand(argv: string[], cwd: string): Promise<CommandOutcome> {
+export async function runCommand(argv: string[], cwd: string, opts: { lifeline?: Socket } = {}): Promise<CommandOutcome> {
   const { execa } = await import('execa'); // loaded only on the path that runs a command
   const [file, ...args] = argv;
-  const child = execa(file!, args, { stdio: 'inherit', cwd, reject: false, shell: false, stripFinalNewline: false });
+  // The lifeline (see lock/lock-keeper.ts) becomes the command's fd 3: the locks stay while it lives.
+  const stdio = opts.lifeline ? (['inherit', 'inherit', 'inherit', opts.lifeline] as const) : ('inherit' as const);
+  const child = execa(file!, args, { stdio, cwd, reject: false, shell: false, stripFinalNewline: false });
   const forward = (sig: NodeJS.Signals) => {
     child.kill(sig);
   };

@@ -13,6 +13,10 @@ export interface BackupRequest {
   reason?: string;
   runId?: string;
   check: CheckLevel;
+  /** How long to wait for a writer that holds the database (--wait), in ms. */
+  waitMs?: number;
+  /** Called once when the snapshot waits for such a writer. */
+  onBusy?: (waitMs: number) => void;
 }
 
 /**
@@ -30,7 +34,7 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     throw backupError(engine, err, 'store', store.root);
   }
   try {
-    await engine.snapshot(pending.dataPath).catch((err) => {
+    await engine.snapshot(pending.dataPath, { waitMs: req.waitMs, onBusy: req.onBusy }).catch((err) => {
       throw backupError(engine, err, 'snapshot', store.root);
     });
     const [sha256, facts, stat] = await Promise.all([
@@ -84,7 +88,7 @@ function backupError(engine: Engine, err: unknown, step: string, storeRoot: stri
   } else if (step === 'verify') {
     hint = 'the database itself may be damaged: run PRAGMA integrity_check on it with sqlite3';
   } else if (code === 'SQLITE_BUSY') {
-    hint = 'another process held a write lock for too long; try again';
+    hint = 'another process kept it locked for writing longer than safe-run waits (--wait); try again, or give --wait with more seconds';
   } else {
     hint = 'run again with --debug for details';
   }

@@ -53,6 +53,13 @@ export interface StagedRestore {
   discard(): Promise<void>;
 }
 
+export interface SnapshotOptions {
+  /** How long to wait for a writer that holds the database, in ms (default 30 000; 0: not at all). */
+  waitMs?: number;
+  /** Called once when the snapshot has to wait for a writer, with how long it will wait at most. */
+  onBusy?: (waitMs: number) => void;
+}
+
 export interface Engine {
   readonly kind: 'sqlite';
   /** The configured name ("app"). */
@@ -71,21 +78,24 @@ export interface Engine {
   size(): Promise<number>;
 
   /**
-   * The lock file that serialises safe-run's guarded runs, backups and restores of this database.
-   * `fallbackDir` is used when the engine has no place of its own for it.
+   * The lock file that serialises safe-run's guarded runs, backups and restores of this database: one
+   * per database, the same whatever the config or the store. Rejects with a SafeRunError('locked')
+   * saying why when there can be none (no writable place beside the database).
    */
-  lockFile(fallbackDir: string): Promise<string>;
+  lockFile(): Promise<string>;
 
   /**
    * Write a consistent, self-contained snapshot of the live database to `dest`, a path that does not
    * exist yet, while other processes may keep writing. Leaves nothing beside `dest`. On failure it may
-   * leave a partial `dest` (and siblings named `dest-…`) for the caller to remove.
+   * leave a partial `dest` (and siblings named `dest-…`) for the caller to remove. A writer holding the
+   * database is waited for up to `opts.waitMs`.
    */
-  snapshot(dest: string): Promise<void>;
+  snapshot(dest: string, opts?: SnapshotOptions): Promise<void>;
 
   /**
-   * Remove what a killed safe-run left beside the live database (staged copies, a kept old file), only
-   * where its process is gone. Called with the database's lock held. Resolves to the names removed.
+   * Remove what a killed safe-run left beside the live database (staged copies, a kept old file).
+   * Called only with the database's lock held, which every writer of these holds: all of it is
+   * abandoned. Resolves to the names removed.
    */
   removeLeftovers(): Promise<string[]>;
 

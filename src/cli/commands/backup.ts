@@ -53,7 +53,13 @@ export async function run(args: string[]): Promise<number> {
     for (const engine of engines) {
       const t0 = Date.now();
       render({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: 'manual' });
-      const backup = await takeVerifiedBackup(engine, ctx.store, { kind: 'manual', reason: values.reason, check: ctx.config.check });
+      const backup = await takeVerifiedBackup(engine, ctx.store, {
+        kind: 'manual',
+        reason: values.reason,
+        check: ctx.config.check,
+        waitMs: waitMs(values),
+        onBusy: (ms) => render({ type: 'busy-wait', database: engine.name, waitMs: ms }),
+      });
       backups.push(backup);
       render({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
     }
