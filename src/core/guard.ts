@@ -1,4 +1,4 @@
-// The guard: lock → back up every database (verified) → log → run → complete the log → rollback command.
+// The guard: lock → log the run → back up every database (verified) → run → complete the log → rollback command.
 import type { Socket } from 'node:net';
 import type { DatabaseConfig } from '../config.js';
 import { describeCause, SafeRunError } from '../errors.js';

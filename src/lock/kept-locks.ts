@@ -27,6 +27,7 @@ export function keepLocks(files: string[], opts: KeepOptions): Promise<KeptLocks
   const keeper = fork(new URL('../lock/lock-keeper.js', import.meta.url), [], {
     stdio: ['ignore', 'ignore', 'ignore', 'ipc', 'pipe'],
     detached: true,
+    execArgv: [], // not safe-run's --inspect or --cpu-prof: the keeper is a plain helper
     serialization: 'json',
   });
   const lifeline = keeper.stdio[4] as Socket;

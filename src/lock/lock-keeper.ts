@@ -34,9 +34,12 @@ const held: Array<{ lock: Lock; holder: LockHolder }> = [];
 let parentGone = false;
 let lifelineOpen = true;
 
-const send = (report: KeeperReport) => {
-  if (process.connected) process.send!(report);
-};
+/** Send a report; resolves once it is written, so that exiting right after does not lose it. */
+const send = (report: KeeperReport) =>
+  new Promise<void>((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(report, undefined, {}, () => resolve());
+  });
 
 async function releaseAll(): Promise<void> {
   for (const { lock } of held.splice(0).reverse()) await lock.release();
@@ -54,12 +57,12 @@ async function lockAll(req: LockRequest): Promise<void> {
         purpose: req.purpose,
         owner: req.owner,
         waitMs: req.waitMs,
-        onWait: (holder) => send({ type: 'wait', file, holder }),
+        onWait: (holder) => void send({ type: 'wait', file, holder }),
       });
       held.push({ lock, holder: { pid: req.owner, host: os.hostname(), startedAt: new Date().toISOString(), purpose: req.purpose } });
     } catch (err) {
       const busy = err instanceof LockBusyError;
-      send({
+      await send({
         type: 'failed',
         file,
         busy,
@@ -71,7 +74,7 @@ async function lockAll(req: LockRequest): Promise<void> {
       await finish();
     }
   }
-  send({ type: 'held' });
+  await send({ type: 'held' });
 }
 
 // Ctrl-C on a terminal reaches the whole foreground process group; the keeper goes when its run does.
@@ -90,10 +93,9 @@ lifeline.on('error', lifelineGone);
 process.on('message', (msg: LockRequest | { type: 'release' }) => {
   if (msg.type === 'lock') void lockAll(msg);
   else if (msg.type === 'release') {
-    void releaseAll().then(() => {
-      send({ type: 'released' });
-      process.exit(0);
-    });
+    void releaseAll()
+      .then(() => send({ type: 'released' }))
+      .then(() => process.exit(0));
   }
 });
 
