@@ -11,7 +11,7 @@ import type { EventSink } from './events.js';
 import { restoreBackups } from './restore.js';
 import { rollbackCommand } from './rollback-command.js';
 import { startRecord } from './run-identity.js';
-import { missingDatabaseError, takeVerifiedBackup } from './take-backup.js';
+import { missingDatabaseError, takeVerifiedBackups } from './take-backup.js';
 
 export interface GuardRequest {
   databases: DatabaseConfig[];
@@ -126,20 +126,7 @@ export async function guard(
     // killed from here on shows as interrupted.
     await ctx.log.append(record);
     try {
-      for (const engine of engines) {
-        const t0 = Date.now();
-        emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: 'pre-run' });
-        const backup = await takeVerifiedBackup(engine, ctx.store, {
-          kind: 'pre-run',
-          reason: req.reason,
-          runId,
-          check: ctx.config.check,
-          waitMs: req.waitMs,
-          onBusy: (waitMs) => emit({ type: 'busy-wait', database: engine.name, waitMs }),
-        });
-        backups.push(backup);
-        emit({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
-      }
+      await takeVerifiedBackups(engines, ctx.store, { kind: 'pre-run', reason: req.reason, runId, check: ctx.config.check, waitMs: req.waitMs }, emit, backups);
     } catch (err) {
       await abort(err);
     }

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import type { CheckLevel } from '../config.js';
 import type { Engine } from '../engines/engine.js';
+import type { EventSink } from './events.js';
 import { describeCause, errnoOf, SafeRunError } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
@@ -62,6 +63,31 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     await pending.abort().catch(() => undefined);
     throw err instanceof SafeRunError ? err : backupError(engine, err, 'publish', store.root);
   }
+}
+
+/**
+ * Back up each database in turn, reporting each step as events (a writer holding one is waited for up
+ * to `req.waitMs`). Every backup is pushed to `taken` as soon as it is published, so that on failure the
+ * caller knows what was already made.
+ */
+export async function takeVerifiedBackups(
+  engines: Engine[],
+  store: BackupStore,
+  req: Omit<BackupRequest, 'onBusy'>,
+  emit: EventSink,
+  taken: Backup[] = [],
+): Promise<Backup[]> {
+  for (const engine of engines) {
+    const t0 = Date.now();
+    emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: req.kind });
+    const backup = await takeVerifiedBackup(engine, store, {
+      ...req,
+      onBusy: (waitMs) => emit({ type: 'busy-wait', database: engine.name, waitMs }),
+    });
+    taken.push(backup);
+    emit({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
+  }
+  return taken;
 }
 
 export function missingDatabaseError(engine: Engine): SafeRunError {

@@ -2,7 +2,7 @@
 import { selectDatabases } from '../../config.js';
 import { openEngines } from '../../core/context.js';
 import { lockDatabases } from '../../core/db-locks.js';
-import { takeVerifiedBackup } from '../../core/take-backup.js';
+import { takeVerifiedBackups } from '../../core/take-backup.js';
 import { SafeRunError } from '../../errors.js';
 import type { Backup } from '../../store/manifest.js';
 import { GLOBAL_OPTIONS, many, parse, WAIT_OPTIONS, waitMs } from '../args.js';
@@ -50,19 +50,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const backups: Backup[] = [];
   try {
-    for (const engine of engines) {
-      const t0 = Date.now();
-      render({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: 'manual' });
-      const backup = await takeVerifiedBackup(engine, ctx.store, {
-        kind: 'manual',
-        reason: values.reason,
-        check: ctx.config.check,
-        waitMs: waitMs(values),
-        onBusy: (ms) => render({ type: 'busy-wait', database: engine.name, waitMs: ms }),
-      });
-      backups.push(backup);
-      render({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
-    }
+    await takeVerifiedBackups(engines, ctx.store, { kind: 'manual', reason: values.reason, check: ctx.config.check, waitMs: waitMs(values) }, render, backups);
   } catch (err) {
     render.stop();
     throw err;
