@@ -1,6 +1,7 @@
 // The CLI entry: find the command, run it, turn errors into one line, a hint, and an exit code.
 import { exitCodeFor, RUN_EXIT, SafeRunError } from '../errors.js';
 import { valueOptions } from './options.js';
+import { ignoreClosedOutput } from './closed-output.js';
 import { paintFor } from './render/colour.js';
 import { visible } from './render/format.js';
 
@@ -77,6 +78,7 @@ function findVerb(own: string[]): { verb?: string; rest: string[] } {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  ignoreClosedOutput();
   const { own, command } = splitAtDashes(argv);
   const { verb, rest } = findVerb(own);
   const isRun = verb === undefined && command !== undefined;

@@ -5,6 +5,7 @@ import type { KeptDatabase } from '../engines/engine.js';
 
 export type GuardEvent =
   | { type: 'lock-wait'; database: string; holder?: LockHolder; waitMs: number }
+  | { type: 'busy-wait'; database: string; waitMs: number }
   | { type: 'backup-start'; database: string; location: string; size: number; kind: Backup['kind'] }
   | { type: 'backup-done'; database: string; backup: Backup; ms: number }
   | { type: 'command-start'; argv: string[] }

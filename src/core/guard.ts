@@ -1,4 +1,5 @@
-// The guard: lock → back up every database (verified) → log → run → complete the log → rollback command.
+// The guard: lock → log the run → back up every database (verified) → run → complete the log → rollback command.
+import type { Socket } from 'node:net';
 import type { DatabaseConfig } from '../config.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
@@ -12,7 +13,7 @@ import { restoreBackups } from './restore.js';
 import { hasRule } from './retention.js';
 import { rollbackCommand } from './rollback-command.js';
 import { startRecord } from './run-identity.js';
-import { missingDatabaseError, takeVerifiedBackup } from './take-backup.js';
+import { missingDatabaseError, takeVerifiedBackups } from './take-backup.js';
 
 export interface GuardRequest {
   databases: DatabaseConfig[];
@@ -29,7 +30,19 @@ export interface GuardRequest {
    * restore the pre-run backups now. Resolving true restores them, as rollbackOnFailure would.
    */
   askRollback?: (record: RunRecord, backups: Backup[], outcome: BodyOutcome) => Promise<boolean>;
+  /**
+   * The body runs a command that may outlive safe-run: hold the locks in a keeper process that keeps
+   * them until the command has ended too, should safe-run be killed (see lock/lock-keeper.ts). The
+   * body gets the descriptor to pass to the command.
+   */
+  bodyMayOutlive?: boolean;
   onEvent?: EventSink;
+}
+
+/** What the body gets besides the record. */
+export interface BodyContext {
+  /** With bodyMayOutlive: give this to the command as an extra descriptor (its fd 3). */
+  lifeline?: Socket;
 }
 
 /** What the guarded body reports back. */
@@ -58,7 +71,7 @@ export interface GuardResult {
 export async function guard(
   ctx: Context,
   req: GuardRequest,
-  body: (record: RunRecord) => Promise<BodyOutcome>,
+  body: (record: RunRecord, context: BodyContext) => Promise<BodyOutcome>,
 ): Promise<GuardResult> {
   const emit = req.onEvent ?? (() => undefined);
   // A manual backup is a guarded run whose body does nothing: the same locks, backups and log entry.
@@ -81,7 +94,7 @@ export async function guard(
   const abort = async (err: unknown): Promise<never> => {
     const ended = Date.now();
     await ctx.log
-      .append({
+      .patch(runId, {
         ...record,
         status: 'aborted',
         backups: backups.map(toRef),
@@ -110,33 +123,32 @@ export async function guard(
     purpose: `${req.kind} ${runId}: ${record.argv.join(' ').slice(0, 80)}`,
     waitMs: req.waitMs,
     onWait: (database, holder, waitMs) => emit({ type: 'lock-wait', database, holder, waitMs }),
+    outliveUntilCommandEnds: req.bodyMayOutlive,
   }).catch(abort);
   try {
+    // In the log before any backup: this proves the log can be written (a read-only or full log
+    // directory stops the run here, before a backup nobody's log entry would point to), and a run
+    // killed from here on shows as interrupted.
+    await ctx.log.append(record);
     try {
-      for (const engine of engines) {
-        const t0 = Date.now();
-        emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: backupKind });
-        const backup = await takeVerifiedBackup(engine, ctx.store, {
-          kind: backupKind,
-          reason: req.reason,
-          runId,
-          check: ctx.config.check,
-        });
-        backups.push(backup);
-        emit({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
-      }
+      await takeVerifiedBackups(engines, ctx.store, { kind: backupKind, reason: req.reason, runId, check: ctx.config.check, waitMs: req.waitMs }, emit, backups);
     } catch (err) {
       await abort(err);
     }
     record.backups = backups.map(toRef);
     if (!manual) record.rollbackCommand = rollbackCommand(ctx, runId);
-    await ctx.log.append(record);
+    try {
+      await ctx.log.patch(runId, { backups: record.backups, rollbackCommand: record.rollbackCommand });
+    } catch (err) {
+      const reported = await dropUnloggedBackups(ctx, backups.splice(0), err);
+      await abort(reported); // its record is still "running": mark it aborted, if the log takes it now
+    }
 
     const bodyStarted = Date.now();
     if (!manual) emit({ type: 'command-start', argv: record.argv });
     let outcome: BodyOutcome;
     try {
-      outcome = await body(record);
+      outcome = await body(record, { lifeline: locks.lifeline });
     } catch (err) {
       await completeRecord(ctx, record, started, { ok: false, exitCode: null, signal: null }, err);
       throw err;
@@ -198,4 +210,18 @@ async function completeRecord(ctx: Context, record: RunRecord, started: number, 
   } satisfies Partial<RunRecord>);
   await ctx.log.patch(record.id, record);
   return record;
+}
+
+/**
+ * The log could not record the backups just taken (its disk filled up, its directory became read-only):
+ * a backup no log entry points to would only pile up, so remove them, and say so in the one line.
+ */
+async function dropUnloggedBackups(ctx: Context, backups: Backup[], err: unknown): Promise<SafeRunError> {
+  const kept: string[] = [];
+  for (const b of backups) await ctx.store.remove(b).catch(() => kept.push(b.id));
+  const what = backups.length === 1 ? 'the backup taken for this run was' : 'the backups taken for this run were';
+  const message = `${err instanceof Error ? err.message : String(err)}; ${what} removed${kept.length ? ` (except ${kept.join(', ')})` : ''}`;
+  return err instanceof SafeRunError
+    ? new SafeRunError(err.kind, message, { stage: err.stage, hint: err.hint, cause: err })
+    : new SafeRunError('log', message, { stage: 'log', cause: err });
 }

@@ -1,4 +1,5 @@
 // Run the user's command: arguments as given, stdio inherited, signals forwarded, exit status reported.
+import type { Socket } from 'node:net';
 import { constants as osc } from 'node:os';
 
 export interface CommandOutcome {
@@ -15,16 +16,27 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * SIGHUP sent to safe-run are passed on to the command (as npm does; on a terminal Ctrl-C reaches both
  * anyway) and safe-run waits for it to end, so it can still complete the log.
  */
-export async function runCommand(argv: string[], cwd: string): Promise<CommandOutcome> {
-  const { execa } = await import('execa'); // loaded only on the path that runs a command
-  const [file, ...args] = argv;
-  const child = execa(file!, args, { stdio: 'inherit', cwd, reject: false, shell: false, stripFinalNewline: false });
+export async function runCommand(argv: string[], cwd: string, opts: { lifeline?: Socket } = {}): Promise<CommandOutcome> {
+  // Forwarding is in place before the spawn: the command may run (and be signalled by someone who saw
+  // it start) before execa returns, and execa's own exit hook would then re-raise the signal and kill
+  // safe-run, leaving the command orphaned. A signal that comes before the child exists is passed on
+  // as soon as it does.
+  let child: { kill(sig: NodeJS.Signals): unknown } | undefined;
+  const early: NodeJS.Signals[] = [];
   const forward = (sig: NodeJS.Signals) => {
-    child.kill(sig);
+    if (child) child.kill(sig);
+    else early.push(sig);
   };
   for (const sig of FORWARDED) process.on(sig, forward);
   try {
-    const result = await child;
+    const { execa } = await import('execa'); // loaded only on the path that runs a command
+    const [file, ...args] = argv;
+    // The lifeline (see lock/lock-keeper.ts) becomes the command's fd 3: the locks stay while it lives.
+    const stdio = opts.lifeline ? (['inherit', 'inherit', 'inherit', opts.lifeline] as const) : ('inherit' as const);
+    const subprocess = execa(file!, args, { stdio, cwd, reject: false, shell: false, stripFinalNewline: false });
+    child = subprocess;
+    for (const sig of early.splice(0)) subprocess.kill(sig);
+    const result = await subprocess;
     const code = (result as { code?: string }).code ?? (result.cause as { code?: string } | undefined)?.code;
     if (result.exitCode === undefined && result.signal === undefined && code) {
       if (code === 'ENOENT') return { exitCode: null, signal: null, spawnError: { kind: 'not-found', message: `${file}: command not found` } };

@@ -3,6 +3,7 @@ import { promises as fs, statSync } from 'node:fs';
 import type { CheckLevel } from '../config.js';
 import type { Engine } from '../engines/engine.js';
 import { EngineError } from '../engines/engine-errors.js';
+import type { EventSink } from './events.js';
 import { describeCause, errnoOf, SafeRunError } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
@@ -14,6 +15,10 @@ export interface BackupRequest {
   reason?: string;
   runId?: string;
   check: CheckLevel;
+  /** How long to wait for a writer that holds the database (--wait), in ms. */
+  waitMs?: number;
+  /** Called once when the snapshot waits for such a writer. */
+  onBusy?: (waitMs: number) => void;
 }
 
 /**
@@ -31,7 +36,7 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     throw backupError(engine, err, 'store', store.root);
   }
   try {
-    const output = await engine.snapshot(pending.target).catch((err) => {
+    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy }).catch((err) => {
       throw backupError(engine, err, 'snapshot', store.root);
     });
     const paths = output.files.map((name) => pending.target.file(name));
@@ -60,6 +65,31 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     await pending.abort().catch(() => undefined);
     throw err instanceof SafeRunError ? err : backupError(engine, err, 'publish', store.root);
   }
+}
+
+/**
+ * Back up each database in turn, reporting each step as events (a writer holding one is waited for up
+ * to `req.waitMs`). Every backup is pushed to `taken` as soon as it is published, so that on failure the
+ * caller knows what was already made.
+ */
+export async function takeVerifiedBackups(
+  engines: Engine[],
+  store: BackupStore,
+  req: Omit<BackupRequest, 'onBusy'>,
+  emit: EventSink,
+  taken: Backup[] = [],
+): Promise<Backup[]> {
+  for (const engine of engines) {
+    const t0 = Date.now();
+    emit({ type: 'backup-start', database: engine.name, location: engine.location, size: await engine.size(), kind: req.kind });
+    const backup = await takeVerifiedBackup(engine, store, {
+      ...req,
+      onBusy: (waitMs) => emit({ type: 'busy-wait', database: engine.name, waitMs }),
+    });
+    taken.push(backup);
+    emit({ type: 'backup-done', database: engine.name, backup, ms: Date.now() - t0 });
+  }
+  return taken;
 }
 
 export function missingDatabaseError(engine: Engine): SafeRunError {
@@ -94,6 +124,8 @@ function backupError(engine: Engine, err: unknown, step: string, storeRoot: stri
     hint = err.hint;
   } else if (step === 'verify') {
     hint = 'the database itself may be damaged: check it with its own tools before trusting it';
+  } else if (code === 'SQLITE_BUSY') {
+    hint = 'another process kept it locked for writing longer than safe-run waits (--wait); try again, or give --wait with more seconds';
   } else {
     hint = 'run again with --debug for details';
   }

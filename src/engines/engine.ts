@@ -112,8 +112,6 @@ export interface EngineLockOptions {
   /** How long to wait for another holder, in ms; 0 fails at once. */
   waitMs: number;
   onWait?: (holder: LockHolder | undefined) => void;
-  /** A directory of safe-run's own for engines that have nowhere else to keep a lock file. */
-  fallbackDir: string;
 }
 
 /** One side of a diff: a stored backup of this database, or the live database as it is now. */
@@ -122,6 +120,13 @@ export type DiffSide = { label: string } & ({ snapshot: StoredSnapshot } | { liv
 export interface DiffOptions {
   /** Changed rows to keep per table (0: counts only). */
   rows?: number;
+}
+
+export interface SnapshotOptions {
+  /** How long to wait for a writer that holds the database, in ms (default 30 000; 0: not at all). */
+  waitMs?: number;
+  /** Called once when the snapshot has to wait for a writer, with how long it will wait at most. */
+  onBusy?: (waitMs: number) => void;
 }
 
 export interface Engine {
@@ -152,18 +157,27 @@ export interface Engine {
   readonly lockKey: string;
 
   /**
-   * Take the lock that serialises safe-run's guarded runs, backups and restores of this database, for
-   * every safe-run that can reach it (a file beside a SQLite database; on the server for a server).
-   * Rejects with LockBusyError after `waitMs`. The lock dies with its holder's process.
+   * The lock file that serialises safe-run's guarded runs, backups and restores of this database, for
+   * engines whose lock is a file: one per database, the same whatever the config or the store. A
+   * guarded run has it held by a lock keeper process until its command ends, even if safe-run is killed.
+   * Rejects with a SafeRunError('locked') saying why when there can be none. An engine has this or `lock`.
    */
-  lock(opts: EngineLockOptions): Promise<EngineLock>;
+  lockFile?(): Promise<string>;
+
+  /**
+   * Take the lock for engines whose lock is not a file (a server: held on the server itself, so that
+   * every machine sees it). Rejects with a SafeRunError('locked') naming the holder after `waitMs`. The
+   * lock dies with its holder's connection.
+   */
+  lock?(opts: EngineLockOptions): Promise<EngineLock>;
 
   /**
    * Write a consistent, self-contained snapshot of the live database into `target`, while other clients
-   * may keep writing. On failure it may leave partial files in the target (the caller removes the whole
-   * target) but must remove any server-side copy it started.
+   * may keep writing (a writer holding the database is waited for up to `opts.waitMs`). On failure it may
+   * leave partial files in the target (the caller removes the whole target) but must remove any
+   * server-side copy it started.
    */
-  snapshot(target: BackupTarget): Promise<SnapshotOutput>;
+  snapshot(target: BackupTarget, opts?: SnapshotOptions): Promise<SnapshotOutput>;
 
   /**
    * Open a snapshot (its files and server copy, as written by `snapshot`) read-only and check it at
@@ -181,8 +195,8 @@ export interface Engine {
 
   /**
    * Remove what a killed safe-run left beside the live database (staged copies, a kept old file,
-   * server-side copies of unfinished backups), only where its owner is gone. Called with the
-   * database's lock held. Resolves to the names removed.
+   * server-side copies of unfinished backups). Called only with the database's lock held, which every
+   * writer of these holds: all of it is abandoned. Resolves to the names removed.
    */
   removeLeftovers(): Promise<string[]>;
 

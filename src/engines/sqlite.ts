@@ -1,16 +1,14 @@
 // The SQLite engine: consistent snapshots under live writers, verification, and a safe swap on restore.
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { promises as fs, constants as fsc, statSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { builtFile } from '../files/built-file.js';
 import type { CheckLevel } from '../config.js';
-import { fsyncPath, processIsAlive } from '../files/durable.js';
-import { acquireLock } from '../lock/file-lock.js';
-import { ensurePrivateDir } from '../files/durable.js';
+import { SafeRunError } from '../errors.js';
+import { fsyncPath } from '../files/durable.js';
 import type { DatabaseDiff } from './diff-types.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
@@ -71,22 +69,17 @@ export class SqliteEngine implements Engine {
     return this.location;
   }
 
-  async lock(opts: EngineLockOptions): Promise<EngineLock> {
-    const file = await this.lockFile(opts.fallbackDir);
-    if (file.startsWith(opts.fallbackDir)) await ensurePrivateDir(opts.fallbackDir);
-    return acquireLock(file, { purpose: opts.purpose, waitMs: opts.waitMs, onWait: opts.onWait });
-  }
-
-  async lockFile(fallbackDir: string): Promise<string> {
-    // Beside the database, so that every safe-run on this machine sees it, whatever its config or store.
+  async lockFile(): Promise<string> {
+    // Always beside the database, so that every safe-run sees the same lock whatever its config or
+    // store. A lock in the store (as before) let two configs with different stores run at once.
     const beside = `${this.location}.safe-run-lock`;
-    try {
-      await fs.access(path.dirname(this.location), fsc.W_OK);
-      return beside;
-    } catch {
-      const key = createHash('sha256').update(this.location).digest('hex').slice(0, 16);
-      return path.join(fallbackDir, `${this.name}-${key}.lock`);
-    }
+    const canWrite = (p: string) => fs.access(p, fsc.W_OK).then(() => true, () => false);
+    if ((await canWrite(beside)) || (await canWrite(path.dirname(this.location)))) return beside;
+    throw new SafeRunError('locked', `cannot lock ${this.name}: its lock file ${beside} does not exist and ${path.dirname(this.location)} is not writable`, {
+      stage: 'lock',
+      database: this.name,
+      hint: `safe-run keeps one lock per database beside it, the same for every config; have it created once, writable for you (touch ${beside}), or make the directory writable`,
+    });
   }
 
   /**
@@ -100,22 +93,21 @@ export class SqliteEngine implements Engine {
    * lock keeps writers from changing the file at all. Copying with copyFile is several times faster
    * than the backup API (../shared/FIELD-NOTES.md), and it never restarts under a busy writer.
    */
-  async snapshot(target: BackupTarget): Promise<SnapshotOutput> {
-    await this.snapshotTo(target.file(SNAPSHOT_FILE)).catch((err) => {
+  async snapshot(target: BackupTarget, opts: SnapshotOptions = {}): Promise<SnapshotOutput> {
+    await this.snapshotTo(target.file(SNAPSHOT_FILE), opts).catch((err) => {
       throw sqliteFailure(err);
     });
     return { files: [SNAPSHOT_FILE] };
   }
 
   /** The snapshot itself, into `dest` (a path that does not exist yet); also keeps the old database on a restore. */
-  async snapshotTo(dest: string): Promise<void> {
+  async snapshotTo(dest: string, opts: SnapshotOptions = {}): Promise<void> {
     // SQLite says only "unable to open the database file" for a file we may not read: ask first.
     await fs.access(this.location, fsc.R_OK);
     const src = openLive(this.location);
     let walCopied = false;
     try {
-      src.exec('BEGIN');
-      src.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // takes the read lock now
+      await beginRead(src, opts);
       await fs.copyFile(this.location, dest);
       const walSize = await fs.stat(`${this.location}-wal`).then((s) => s.size).catch(() => 0);
       if (walSize > 0) {
@@ -148,9 +140,11 @@ export class SqliteEngine implements Engine {
     for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
       if (!name.startsWith(`.${base}.`)) continue;
       // A staged copy (.tmp-) or the old file kept during a swap (.aside-): by the order of the swap,
-      // the database itself is whole either way, so what a dead process left is only garbage.
-      const m = /\.(?:tmp|aside)-(\d+)-[0-9a-f]{8}(?:-wal|-shm|-journal)?$/.exec(name);
-      if (m && !processIsAlive(Number(m[1]))) {
+      // the database itself is whole either way. Only a holder of this database's lock writes these,
+      // and we hold it now: whoever wrote them is gone, whatever its pid says in this PID namespace.
+      // The lock's note (`<db>.safe-run-lock.json`) is written the same way, by the lock's holder.
+      const rest = name.slice(base.length + 2);
+      if (/^(?:safe-run-lock\.json\.)?(?:tmp|aside)-\d+-[0-9a-f]{8}(?:-wal|-shm|-journal)?$/.test(rest)) {
         await fs.rm(path.join(dir, name), { force: true });
         removed.push(name);
       }
@@ -197,9 +191,39 @@ function pageLevelWorks(...files: string[]): boolean {
   return files.every((f) => (statSync(f, { throwIfNoEntry: false })?.size ?? 1) > 0);
 }
 
-/** A connection to the live database that never creates it and waits politely for a busy writer. */
+/** A connection to the live database that never creates it; waiting for a busy writer is beginRead's. */
 function openLive(file: string): Database.Database {
-  return new Database(file, { fileMustExist: true, timeout: 10_000 });
+  return new Database(file, { fileMustExist: true, timeout: 0 });
+}
+
+/** How often to try again for the read lock while a writer holds the database. */
+const BUSY_POLL_MS = 50;
+
+/**
+ * Start the read transaction that pins the snapshot. A writer may hold the database (an EXCLUSIVE
+ * transaction in rollback-journal mode): then try again every 50 ms for up to `waitMs`, saying once
+ * that we wait. Polling here rather than SQLite's busy timeout keeps the event loop free (signals,
+ * the ticker) and lets the wait follow --wait instead of a fixed 10 s.
+ */
+async function beginRead(db: Database.Database, opts: SnapshotOptions): Promise<void> {
+  const waitMs = opts.waitMs ?? 30_000;
+  const started = Date.now();
+  let announced = false;
+  for (;;) {
+    try {
+      db.exec('BEGIN');
+      db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // takes the read lock now
+      return;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() - started >= waitMs) throw err;
+      if (!announced) {
+        announced = true;
+        opts.onBusy?.(waitMs);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(BUSY_POLL_MS, Math.max(1, waitMs - (Date.now() - started)))));
+    }
+  }
 }
 
 /** The path with its directory's symlinks resolved; the file itself may not exist (yet). */

@@ -42,20 +42,24 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Create a directory (and its parents) and make sure it is 0700, also when it already existed with
- * looser permissions (a `backups/` checked out from git is 0755).
+ * Create a directory and its missing parents, each 0700. A directory that already exists is used as it
+ * is, whatever its mode: it may be shared (a 1777 scratch directory, the project itself) or reached
+ * through a symlink committed to a repository, and its mode is its owner's business. What safe-run
+ * writes inside stays private because every directory it creates is 0700 and every file 0600.
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   try {
-    // Not recursive first: a recursive mkdir reports ENOENT instead of EROFS on a read-only mount.
+    // One level at a time: a recursive mkdir reports ENOENT instead of EROFS on a read-only mount.
     await fs.mkdir(dir, { mode: DIR_MODE });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
-    else if (code !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw err;
+    if (code === 'ENOENT' && path.dirname(dir) !== dir) {
+      await ensurePrivateDir(path.dirname(dir));
+      await fs.mkdir(dir, { mode: DIR_MODE }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    } else if (code !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw err;
   }
-  const st = await fs.stat(dir);
-  if ((st.mode & 0o777) !== DIR_MODE) await fs.chmod(dir, DIR_MODE);
 }
 
 /**

@@ -33,6 +33,10 @@ export interface AcquireOptions {
   onWait?: (holder: LockHolder | undefined) => void;
   /** How often to try again while waiting. */
   pollMs?: number;
+  /** The pid the note names: the safe-run the lock is held for, when a keeper process holds it (default: this one). */
+  owner?: number;
+  /** Write the `<lock>.json` note (default true). */
+  note?: boolean;
 }
 
 export class LockBusyError extends Error {
@@ -54,9 +58,35 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
-function tryLock(file: string): Database.Database | undefined {
-  const db = new Database(file, { timeout: 0 });
+/** Replace the note of a lock this process holds (best effort). */
+export async function writeNote(file: string, holder: LockHolder): Promise<void> {
+  await writeFileAtomic(`${file}.json`, JSON.stringify(holder) + '\n', { durable: false }).catch(() => undefined);
+}
+
+/**
+ * Whether some process holds the lock at `file` now: true, false, or undefined when there is no such
+ * file. Works across PID namespaces (containers sharing a directory): the kernel knows the holder.
+ */
+export function isLockHeld(file: string): boolean | undefined {
+  let db: Database.Database | undefined;
   try {
+    db = tryLock(file, true);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_CANTOPEN') return undefined;
+    throw err;
+  }
+  if (!db) return true;
+  db.close();
+  return false;
+}
+
+function tryLock(file: string, mustExist = false): Database.Database | undefined {
+  const db = new Database(file, { timeout: 0, fileMustExist: mustExist });
+  try {
+    // Nothing is ever written to a lock file, so it needs no journal on disk: with the journal in
+    // memory, a lock beside a database in a directory we may not write works (SQLite refuses an
+    // on-disk journal there), and a holder that dies leaves no -journal behind.
+    db.pragma('journal_mode = MEMORY');
     db.exec('BEGIN EXCLUSIVE');
     return db;
   } catch (err) {
@@ -75,12 +105,14 @@ export async function acquireLock(file: string, opts: AcquireOptions): Promise<L
     if (db) {
       await fs.chmod(file, FILE_MODE).catch(() => undefined);
       const holder: LockHolder = {
-        pid: process.pid,
+        pid: opts.owner ?? process.pid,
         host: os.hostname(),
         startedAt: new Date().toISOString(),
         purpose: opts.purpose,
       };
-      await writeFileAtomic(`${file}.json`, JSON.stringify(holder) + '\n', { durable: false });
+      const note = opts.note ?? true;
+      // The note is only informative: a lock file that exists in a directory we may not write still locks.
+      if (note) await writeNote(file, holder);
       let released = false;
       return {
         file,
@@ -88,7 +120,7 @@ export async function acquireLock(file: string, opts: AcquireOptions): Promise<L
           if (released) return;
           released = true;
           // Remove the note first: once the kernel lock is gone, someone else may write theirs.
-          await fs.rm(`${file}.json`, { force: true }).catch(() => undefined);
+          if (note) await fs.rm(`${file}.json`, { force: true }).catch(() => undefined);
           db.close(); // closing ends the transaction and drops the fcntl lock
         },
       };

@@ -1,12 +1,14 @@
 // The operation log: lowdb over a durable adapter, every change made under a cross-process lock.
 import { Low } from 'lowdb';
+import { promises as fs, constants as fsc } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SafeRunError } from '../errors.js';
+import { describeCause, SafeRunError } from '../errors.js';
 import { ensurePrivateDir, processIsAlive } from '../files/durable.js';
 import { acquireLock, LockBusyError } from '../lock/file-lock.js';
 import { DurableJsonFile } from './durable-adapter.js';
 import type { LogData, RunRecord } from './run-record.js';
+import { isRunRecord, validateLog } from './validate-log.js';
 
 const emptyLog = (): LogData => ({ version: 1, runs: [] });
 
@@ -21,7 +23,7 @@ export class OperationLog {
   async read(): Promise<LogData> {
     const db = this.low();
     await db.read();
-    return validate(db.data, this.file);
+    return validateLog(db.data, this.file);
   }
 
   /** All runs, oldest first, with a "running" run whose safe-run died shown as "interrupted". */
@@ -34,9 +36,11 @@ export class OperationLog {
    * two concurrent read-modify-writes; the lock and the re-read make each change see the one before.
    */
   async update<R>(change: (data: LogData) => R): Promise<R> {
-    await ensurePrivateDir(path.dirname(this.file));
     let lock;
     try {
+      await ensurePrivateDir(path.dirname(this.file));
+      // Said plainly here: SQLite (under the lock) would only say "unable to open the database file".
+      await fs.access(path.dirname(this.file), fsc.W_OK);
       lock = await acquireLock(`${this.file}.lock`, { purpose: 'operation log update', waitMs: 60_000, pollMs: 10 });
     } catch (err) {
       if (err instanceof LockBusyError) {
@@ -45,18 +49,30 @@ export class OperationLog {
           hint: `another safe-run (pid ${err.holder?.pid ?? '?'}) is writing it; try again`,
         });
       }
-      throw err;
+      throw this.writeError(err);
     }
     try {
       const db = this.low();
       await db.read();
-      db.data = validate(db.data, this.file);
+      db.data = validateLog(db.data, this.file);
       const result = change(db.data);
-      await db.write();
+      await db.write().catch((err) => {
+        throw this.writeError(err);
+      });
       return result;
     } finally {
       await lock.release();
     }
+  }
+
+  /** A failed write of the log as one line that says where and why (a full disk, a read-only directory). */
+  private writeError(err: unknown): SafeRunError {
+    if (err instanceof SafeRunError) return err;
+    return new SafeRunError('log', `cannot write the operation log ${this.file}: ${describeCause(err)}`, {
+      stage: 'log',
+      cause: err,
+      hint: `make ${path.dirname(this.file)} writable and give it free space, or set "logFile" in the config`,
+    });
   }
 
   async append(record: RunRecord): Promise<void> {
@@ -69,20 +85,10 @@ export class OperationLog {
     await this.update((data) => {
       const run = data.runs.find((r) => r.id === id);
       if (run) Object.assign(run, fields);
-      else data.runs.push({ ...(fields as RunRecord), id });
+      // The log was moved aside meanwhile: a whole record starts the new one, a fragment would damage it.
+      else if (isRunRecord({ ...fields, id })) data.runs.push({ ...(fields as RunRecord), id });
     });
   }
-}
-
-function validate(data: unknown, file: string): LogData {
-  const d = data as LogData | null;
-  if (!d || typeof d !== 'object' || !Array.isArray(d.runs)) {
-    throw new SafeRunError('log', `the operation log ${file} is not a safe-run log (no "runs" list); it was left as it is`, {
-      stage: 'log',
-      hint: 'point logFile in the config elsewhere, or move the file aside',
-    });
-  }
-  return d;
 }
 
 function withLiveness(run: RunRecord): RunRecord {

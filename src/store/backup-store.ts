@@ -3,13 +3,16 @@
 // Layout (private to this file): <root>/<database>/<backup-id>/{manifest.json, snapshot.<ext>}.
 // A backup is built complete in a hidden temp directory `.<id>.tmp-<pid>-<rand>` beside its final
 // place, fsynced, then the directory is renamed into place: one atomic step, so a listing never shows
-// a partial backup, and whatever a killed process left is recognisable by its name and dead owner.
+// a partial backup. While it is written, its writer holds a kernel lock on `<temp dir>.lock`: whatever
+// a killed process left is recognisable as a temp directory whose lock nobody holds, also when the
+// writer lives in another PID namespace (a container sharing the store), where its pid means nothing.
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir, fsyncDir, processIsAlive, tempName, tempOwner, writeFileAtomic } from '../files/durable.js';
+import { ensurePrivateDir, fsyncDir, tempName, tempOwner, writeFileAtomic } from '../files/durable.js';
 import { newId } from '../ids.js';
 import type { BackupTarget } from '../engines/engine.js';
+import { acquireLock, isLockHeld } from '../lock/file-lock.js';
 import type { Backup, BackupFile, BackupManifest } from './manifest.js';
 
 const MANIFEST = 'manifest.json';
@@ -42,10 +45,9 @@ export interface PendingBackup {
 export class BackupStore {
   constructor(readonly root: string) {}
 
-  /** Create the root (0700) and remove what dead processes left behind. */
+  /** Create the root (0700 when safe-run creates it; an existing directory keeps its mode). */
   async prepare(): Promise<void> {
     await ensurePrivateDir(this.root);
-    await this.removeLeftovers();
   }
 
   async reserve(database: string): Promise<PendingBackup> {
@@ -55,13 +57,26 @@ export class BackupStore {
     const existing = new Set(await fs.readdir(dbDir).catch(() => [] as string[]));
     const id = newId((candidate) => existing.has(candidate));
     const tmpDir = path.join(dbDir, tempName(id));
-    await fs.mkdir(tmpDir, { mode: 0o700 });
-    await fs.chmod(tmpDir, 0o700);
+    // The lock first, the directory second; removed in the other order: a temp directory without a
+    // held lock is always abandoned.
+    const writerLock = await acquireLock(`${tmpDir}.lock`, { purpose: 'backup being written', waitMs: 0, note: false });
+    const dropWriterLock = async () => {
+      await fs.rm(writerLock.file, { force: true }).catch(() => undefined);
+      await writerLock.release();
+    };
+    try {
+      await fs.mkdir(tmpDir, { mode: 0o700 });
+      await fs.chmod(tmpDir, 0o700);
+    } catch (err) {
+      await dropWriterLock();
+      throw err;
+    }
     const finalDir = path.join(dbDir, id);
     let published = false;
     let sealed: BackupManifest | undefined;
     const abort = async () => {
       if (!published) await fs.rm(tmpDir, { recursive: true, force: true });
+      await dropWriterLock();
     };
     const seal = async ({ files, ...fields }: ManifestFields) => {
       const main = files[0];
@@ -74,6 +89,7 @@ export class BackupStore {
       if (!sealed) throw new Error('commit before seal');
       await fs.rename(tmpDir, finalDir);
       published = true;
+      await dropWriterLock();
       await fsyncDir(dbDir);
       return { ...sealed, path: path.join(finalDir, sealed.file) };
     };
@@ -168,33 +184,43 @@ export class BackupStore {
   }
 
   /**
-   * Deal with the temp directories of processes that no longer exist: a sealed one (its manifest was
-   * written, so it was complete) is published, unless its snapshot is still the very file of the live
-   * database (a restore killed before its swap: that "backup" would change as the database does);
-   * everything else is removed.
+   * Deal with the temp directories of `databases` whose writer is gone (its lock is free): a sealed one
+   * (its manifest was written, so it was complete) is published, unless its snapshot is still the very
+   * file of the live database (a restore killed before its swap: that "backup" would change as the
+   * database does); everything else is removed. Called with those databases' locks held, so nothing
+   * of ours is being written for them meanwhile, and only for them: another database's backup in
+   * progress is never touched.
    */
-  private async removeLeftovers(): Promise<void> {
-    const databases = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
-    for (const dbEntry of databases) {
-      if (!dbEntry.isDirectory()) continue;
-      const dbDir = path.join(this.root, dbEntry.name);
-      for (const name of await fs.readdir(dbDir).catch(() => [] as string[])) {
-        const doomedBy = doomedOwner(name);
-        if (doomedBy !== undefined) {
-          if (!processIsAlive(doomedBy)) await fs.rm(path.join(dbDir, name), { recursive: true, force: true }).catch(() => undefined);
+  async removeLeftovers(databases: string[]): Promise<void> {
+    for (const database of databases) {
+      const dbDir = path.join(this.root, database);
+      const names = new Set(await fs.readdir(dbDir).catch(() => [] as string[]));
+      for (const name of names) {
+        // A backup being pruned (renamed out of the listing first): its pruner held this database's
+        // lock, which we hold now, so it is gone; what is left of the backup goes.
+        if (isDoomed(name)) {
+          await fs.rm(path.join(dbDir, name), { recursive: true, force: true }).catch(() => undefined);
           continue;
         }
-        const owner = tempOwner(name);
-        if (owner === undefined || processIsAlive(owner)) continue;
+        const lockOf = /^(.*)\.lock$/.exec(name)?.[1];
+        if (lockOf !== undefined && tempOwner(lockOf) !== undefined && !names.has(lockOf)) {
+          // A writer killed between publishing and removing its lock: only the lock file is left.
+          if (isLockHeld(path.join(dbDir, name)) === false) await fs.rm(path.join(dbDir, name), { force: true });
+          continue;
+        }
+        if (tempOwner(name) === undefined) continue;
+        const lockFile = path.join(dbDir, `${name}.lock`);
+        if (isLockHeld(lockFile) === true) continue; // its writer is alive, wherever it runs
         const dir = path.join(dbDir, name);
         const sealed = await this.read(dir);
         if (sealed && (await isOwnFile(sealed))) {
           // A complete backup (perhaps the only copy of a database as it was before a restore): if it
           // cannot be listed now, it stays where it is for the next run, never deleted.
           await fs.rename(dir, path.join(dbDir, sealed.id)).catch(() => undefined);
-          continue;
+        } else {
+          await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
         }
-        await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        await fs.rm(lockFile, { force: true }).catch(() => undefined);
       }
     }
   }
@@ -205,9 +231,8 @@ function doomedName(id: string): string {
   return `.${id}.doomed-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-function doomedOwner(name: string): number | undefined {
-  const m = /^\..*\.doomed-(\d+)-[0-9a-f]{8}$/.exec(name);
-  return m ? Number(m[1]) : undefined;
+function isDoomed(name: string): boolean {
+  return /^\..*\.doomed-\d+-[0-9a-f]{8}$/.test(name);
 }
 
 /** The backup's file exists and is not the same file (inode) as the database it came from. */

@@ -63,6 +63,7 @@ async function guardedRun(args: string[], command: string[]): Promise<number> {
         reason: values.reason,
         waitMs: waitMs(values),
         rollbackOnFailure: Boolean(values['rollback-on-failure']),
+        bodyMayOutlive: true,
         onEvent: render,
         askRollback: async (_record, backups, done) => {
           if (!canPrompt()) return false;
@@ -75,8 +76,8 @@ async function guardedRun(args: string[], command: string[]): Promise<number> {
           );
         },
       },
-      async () => {
-        outcome = await runCommand(command, ctx.cwd);
+      async (_record, { lifeline }) => {
+        outcome = await runCommand(command, ctx.cwd, { lifeline });
         const code = shellExitCode(outcome);
         return { ok: code === 0, exitCode: outcome.signal ? null : code, signal: outcome.signal };
       },

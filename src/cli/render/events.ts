@@ -43,6 +43,16 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${secondsText(event.waitMs)}\n`);
         break;
       }
+      case 'busy-wait': {
+        // Mid-step on a terminal: end the ticking line first, then start it again below.
+        const step = pendingLine;
+        if (ticker) clearInterval(ticker);
+        ticker = undefined;
+        if (step && tty) stream.write('\r\x1b[K');
+        stream.write(`${label}  ${event.database} is locked for writing by another process; waiting up to ${Math.round(event.waitMs / 1000)} s\n`);
+        if (step) startStep(step);
+        break;
+      }
       case 'backup-start': {
         const what = event.kind === 'pre-restore' ? `safety backup of ${event.database}` : `backing up ${event.database}`;
         startStep(`${label}  ${what} (${visible(shortPath(event.location, cwd))}, ${size(event.size)})`);
