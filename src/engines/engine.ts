@@ -189,9 +189,10 @@ export interface Engine {
   /**
    * Prepare `snapshot` for a restore beside the live database and verify what was prepared (every
    * file's sha256 must match, and the check must pass). Rejects, with the live database untouched, when
-   * it does not. With `keepOld`, the live database as it is now is also kept there (see KeptDatabase).
+   * it does not. With `keepOld`, the live database as it is now is also kept there (see KeptDatabase),
+   * waiting up to `opts.waitMs` for a writer that holds it.
    */
-  stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore>;
+  stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts?: { waitMs?: number }): Promise<StagedRestore>;
 
   /**
    * Remove what a killed safe-run left beside the live database (staged copies, a kept old file,

@@ -19,6 +19,8 @@ export interface StageRequest {
   sha256: string;
   level: CheckLevel;
   keepOldAt?: string;
+  /** How long keeping the old database waits for a writer that holds it (default 30 s). */
+  waitMs?: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     let keptAs: BigIntStats | undefined;
     const keeping =
       req.keepOldAt && live
-        ? keepOld(engine, req.keepOldAt)
+        ? keepOld(engine, req.keepOldAt, req.waitMs)
             .then(async (l) => {
               linked = l;
               keptAs = await fs.stat(req.keepOldAt!, { bigint: true }); // before hashing: any later write shows
@@ -99,7 +101,7 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
 }
 
 /** Put the live database at `dest`: a hard link when nobody has it open (true), else a snapshot copy. */
-async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
+async function keepOld(engine: SqliteEngine, dest: string, waitMs?: number): Promise<boolean> {
   const target = engine.location;
   const { holders, complete } = await processesHolding(target);
   // Only a file with no other name: a second name (`ln app.db alias.db`) would keep writing into the
@@ -114,7 +116,7 @@ async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
       // another file system, or no hard links: copy it below
     }
   }
-  await engine.snapshotTo(dest);
+  await engine.snapshotTo(dest, { waitMs });
   return false;
 }
 

@@ -176,9 +176,9 @@ export class SqliteEngine implements Engine {
     return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) ? undefined : false });
   }
 
-  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
+  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts: { waitMs?: number } = {}): Promise<StagedRestore> {
     const main = snapshot.files[0]!;
-    return stageSqliteRestore(this, { backupFile: main.path, sha256: main.sha256, level, keepOldAt: keepOld?.file(SNAPSHOT_FILE) });
+    return stageSqliteRestore(this, { backupFile: main.path, sha256: main.sha256, level, keepOldAt: keepOld?.file(SNAPSHOT_FILE), waitMs: opts.waitMs });
   }
 }
 
