@@ -40,6 +40,21 @@ export const COMMAND_OPTIONS = {
   },
   show: { ...GLOBAL_OPTIONS, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } },
   diff: { ...GLOBAL_OPTIONS, to: { type: 'string' }, rows: { type: 'boolean' }, json: { type: 'boolean' }, db: { type: 'string', multiple: true } },
+  verify: {
+    ...GLOBAL_OPTIONS,
+    all: { type: 'boolean' },
+    db: { type: 'string', multiple: true },
+    level: { type: 'string' },
+    'max-age': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  doctor: {
+    ...GLOBAL_OPTIONS,
+    ...WAIT_OPTIONS,
+    db: { type: 'string', multiple: true },
+    yes: { type: 'boolean', short: 'y' },
+    json: { type: 'boolean' },
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** "--name" of every option of any command that takes a value. */
