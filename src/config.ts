@@ -24,12 +24,15 @@ export interface Config {
   backupDir: string;
   logFile: string;
   check: CheckLevel;
+  /** doctor restores a damaged database from its newest good backup without asking. */
+  autoRestore: boolean;
 }
 
 export const DEFAULTS = {
   backupDir: 'backups',
   logFile: 'logs/operations.json',
   check: 'quick' as CheckLevel,
+  autoRestore: false,
 };
 
 export const CONFIG_FILE = 'safe-run.config.json';
@@ -103,9 +106,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'autoRestore', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, autoRestore)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -143,7 +146,9 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   };
   const check = obj.check ?? DEFAULTS.check;
   if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check };
+  const autoRestore = obj.autoRestore ?? DEFAULTS.autoRestore;
+  if (typeof autoRestore !== 'boolean') throw invalid(file, 'autoRestore', 'must be true or false');
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, autoRestore };
 }
 
 /** A name for a database given only by path or URL: its file name without extension. */

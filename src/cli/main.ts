@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   list: () => import('./commands/list.js'),
   show: () => import('./commands/show.js'),
   diff: () => import('./commands/diff.js'),
+  verify: () => import('./commands/verify.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
@@ -34,6 +36,8 @@ Usage:
   safe-run show <run-id>                      one run in full
   safe-run list                               backups in the store
   safe-run diff <run-id>                      what a run changed
+  safe-run verify [<backup-id>...]            re-check every backup (or these)
+  safe-run doctor [--yes]                     check the databases; repair damage
 
 Options of a guarded run:
   --db NAME|PATH         this database instead of the config's (repeatable)

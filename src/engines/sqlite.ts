@@ -9,12 +9,14 @@ import { fsyncPath, processIsAlive } from '../files/durable.js';
 import { acquireLock } from '../lock/file-lock.js';
 import { ensurePrivateDir } from '../files/durable.js';
 import type { DatabaseDiff } from '../diff/diff-types.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, LiveCheck, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
 import { stageSqliteRestore } from './sqlite-restore.js';
 import { prepareRestoreDir } from './sqlite-target.js';
+import { checkSqliteLive } from './sqlite-live-check.js';
+import { putSqliteBack, setSqliteAside } from './sqlite-set-aside.js';
 
 /** The one file of a SQLite backup. */
 export const SNAPSHOT_FILE = 'snapshot.sqlite';
@@ -176,6 +178,15 @@ export class SqliteEngine implements Engine {
         : { file: side.snapshot.files[0]!.path, live: false, label: side.label, facts: side.snapshot.facts };
     const [b, a] = [endpoint(before), endpoint(after)];
     return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) });
+  }
+
+  async checkLive(): Promise<LiveCheck> {
+    return checkSqliteLive(this.location);
+  }
+
+  async setAside(dir: string): Promise<{ moved: string[]; putBack(): Promise<void> }> {
+    const moved = await setSqliteAside(this.location, dir);
+    return { moved, putBack: () => putSqliteBack(this.location, moved) };
   }
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
