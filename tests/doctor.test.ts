@@ -4,12 +4,14 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeSampleDb, ROOT, rowsOf, runCli, tempProject } from './helpers/cli.js';
-import { sha256Of } from './helpers/system.js';
+import { holdOpen, sha256Of } from './helpers/system.js';
+import { Terminal } from './helpers/terminal.js';
 
 const projects: Array<ReturnType<typeof tempProject>> = [];
 afterAll(() => projects.splice(0).forEach((p) => p.cleanup()));
+afterEach(() => Terminal.killAll());
 
 const SQLITE = path.join(ROOT, 'node_modules', 'better-sqlite3');
 
@@ -219,5 +221,42 @@ describe('safe-run doctor', () => {
     const r = await runCli(['doctor'], { cwd: p.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/autoRestore must be true or false/);
+  });
+
+  it('on a terminal, asks for the database name: Enter changes nothing, the name restores', async () => {
+    const p = await damagedLater();
+    overwritePages(p.dbPath);
+    const before = sha256Of(p.dbPath);
+    const no = new Terminal(p.dir, ['doctor']);
+    await no.waitFor(/Restore app from backup [0-9a-f]{8} .*\?/);
+    await no.waitFor('Type "app" to restore, or press Enter to leave it as it is');
+    no.keys('Enter');
+    expect(await no.exitCode()).toBe(7);
+    expect(sha256Of(p.dbPath)).toBe(before);
+    const yes = new Terminal(p.dir, ['doctor']);
+    await yes.waitFor('Type "app" to restore');
+    yes.type('app');
+    yes.keys('Enter');
+    expect(await yes.exitCode()).toBe(0);
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+  });
+
+  it('refuses to move a damaged database aside while a process has it open (exit 4), changing nothing', async () => {
+    const p = await damagedLater();
+    overwritePages(p.dbPath);
+    const before = sha256Of(p.dbPath);
+    const app = holdOpen(p.dbPath, 'console.log("ready"); setInterval(() => {}, 1000);');
+    try {
+      await app.ready;
+      const r = await runCli(['doctor', '--yes'], { cwd: p.dir });
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(new RegExp(`the database is open in pid ${app.child.pid}`));
+      expect(r.stderr).toMatch(/stop the processes that use it/);
+    } finally {
+      app.child.kill();
+      await app.done;
+    }
+    expect(sha256Of(p.dbPath)).toBe(before);
+    expect(filesIn(path.join(p.dir, 'backups', 'app')).filter((n) => n.startsWith('corrupted-'))).toEqual([]);
   });
 });
