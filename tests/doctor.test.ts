@@ -6,11 +6,14 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSy
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeSampleDb, ROOT, rowsOf, runCli, tempProject } from './helpers/cli.js';
-import { holdOpen, sha256Of } from './helpers/system.js';
+import { fillUntil, holdOpen, mountTmpfs, sha256Of, unmountAll } from './helpers/system.js';
 import { Terminal } from './helpers/terminal.js';
 
 const projects: Array<ReturnType<typeof tempProject>> = [];
-afterAll(() => projects.splice(0).forEach((p) => p.cleanup()));
+afterAll(() => {
+  unmountAll();
+  projects.splice(0).forEach((p) => p.cleanup());
+});
 afterEach(() => Terminal.killAll());
 
 const SQLITE = path.join(ROOT, 'node_modules', 'better-sqlite3');
@@ -258,5 +261,28 @@ describe('safe-run doctor', () => {
     }
     expect(sha256Of(p.dbPath)).toBe(before);
     expect(filesIn(path.join(p.dir, 'backups', 'app')).filter((n) => n.startsWith('corrupted-'))).toEqual([]);
+  });
+
+  it('with the store on a full disk of its own, moves nothing (exit 4); once there is room, copies the damaged files there', async () => {
+    const p = tempProject('safe-run-doctor-', { rows: 400 });
+    projects.push(p);
+    const store = path.join(p.dir, 'store');
+    mountTmpfs(store, '2m');
+    writeFileSync(path.join(p.dir, 'safe-run.config.json'), JSON.stringify({ databases: [{ name: 'app', url: 'data/app.db' }], backupDir: 'store' }));
+    expect((await runCli(['backup'], { cwd: p.dir })).code).toBe(0);
+    const good = rowsOf(p.dbPath);
+    overwritePages(p.dbPath);
+    const damaged = sha256Of(p.dbPath);
+    fillUntil(store, 0);
+    const full = await runCli(['doctor', '--yes'], { cwd: p.dir });
+    expect(full.code, full.stderr).toBe(4);
+    expect(full.stderr).toMatch(/cannot move the damaged app aside into .*: no space left on the device/);
+    expect(sha256Of(p.dbPath)).toBe(damaged);
+    expect(filesIn(path.join(store, 'app')).filter((n) => n.startsWith('corrupted-'))).toEqual([]);
+    rmSync(path.join(store, 'filler'));
+    const { code, report, stderr } = await doctor(p.dir, ['--yes']);
+    expect(code, stderr).toBe(0);
+    expect(sha256Of(path.join(report.databases[0]!.corruptedDir!, 'app.db'))).toBe(damaged);
+    expect(rowsOf(p.dbPath)).toEqual(good);
   });
 });

@@ -1,7 +1,7 @@
 // Re-verify the store: every backup re-hashed and re-checked as a restore would, plus what cannot be a
 // backup (damaged manifests, orphan files), and how old each database's newest good backup is.
 import type { CheckLevel, DatabaseConfig } from '../config.js';
-import { describeCause } from '../errors.js';
+import { describeCause, SafeRunError } from '../errors.js';
 import type { BackupKind, Backup } from '../store/manifest.js';
 import type { OrphanEntry } from '../store/store-inventory.js';
 import { recordVerification } from '../store/verification-record.js';
@@ -70,7 +70,13 @@ export interface VerifyRequest {
 
 export async function verifyStore(ctx: Context, req: VerifyRequest): Promise<VerifyReport> {
   const started = Date.now();
-  const all = await ctx.store.inventory();
+  const all = await ctx.store.inventory().catch((err: unknown) => {
+    throw new SafeRunError('log', `cannot read the backup store ${ctx.store.root}: ${describeCause(err)}`, {
+      stage: 'verify',
+      hint: 'check the permissions of the backup directory (backupDir in the config)',
+      cause: err,
+    });
+  });
   const inScope = (database: string, source: string | undefined, id?: string) =>
     (!req.only || req.only(database, source)) && (!req.ids || (id !== undefined && req.ids.includes(id)));
   const runs = await ctx.log.runs().catch(() => []); // an unreadable log only loses the identity check

@@ -20,21 +20,33 @@ export async function setSqliteAside(file: string, dir: string): Promise<string[
   }
   await ensurePrivateDir(dir);
   const moved: string[] = [];
-  for (const suffix of WITH_IT) {
-    const from = `${file}${suffix}`;
-    if (!(await fs.lstat(from).catch(() => undefined))) continue;
-    const to = path.join(dir, path.basename(from));
-    try {
-      await fs.rename(from, to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      await fs.copyFile(from, to);
-      await fsyncPath(to);
-      await fs.rm(from);
+  try {
+    for (const suffix of WITH_IT) {
+      const from = `${file}${suffix}`;
+      if (!(await fs.lstat(from).catch(() => undefined))) continue;
+      const to = path.join(dir, path.basename(from));
+      try {
+        await fs.rename(from, to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        try {
+          await fs.copyFile(from, to);
+          await fsyncPath(to);
+        } catch (copyErr) {
+          await fs.rm(to, { force: true }); // a partial copy; the original is still in place
+          throw copyErr;
+        }
+        await fs.rm(from);
+      }
+      moved.push(to);
     }
-    moved.push(to);
+    await fsyncDir(dir);
+  } catch (err) {
+    // Half moved is worse than either: the database without its -wal. Put back what went, then say why.
+    await putSqliteBack(file, moved);
+    await fs.rmdir(dir).catch(() => undefined);
+    throw err;
   }
-  await fsyncDir(dir);
   await fsyncDir(path.dirname(file));
   return moved;
 }
