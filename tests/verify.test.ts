@@ -186,4 +186,16 @@ describe('safe-run verify', () => {
     expect(r.stdout).toMatch(/^verified\s/m);
     expect(r.stdout).toMatch(/could not record the results for safe-run list: no space left on the device/);
   });
+
+  it('fails a backup that no engine here can open, with the reason, instead of stopping', async () => {
+    const p = await projectWithBackups(2);
+    const manifestFile = path.join(path.dirname(p.backups[0]!.path), 'manifest.json');
+    writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), engine: 'oracle' }));
+    const { code, report } = await verify(p.dir);
+    expect(code).toBe(3);
+    const byId = new Map(report.backups.map((b) => [b.id, b]));
+    expect(byId.get(p.backups[0]!.id)).toMatchObject({ state: 'failed', engine: 'oracle' });
+    expect(byId.get(p.backups[0]!.id)!.problems[0]).toMatch(/backups of oracle databases cannot be opened by this version/);
+    expect(byId.get(p.backups[1]!.id)!.state).toBe('verified');
+  });
 });
