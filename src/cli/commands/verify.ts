@@ -42,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
   if (values.all && positionals.length > 0) {
     throw new SafeRunError('usage', 'verify: give backup ids or --all, not both', { hint: 'safe-run verify (every backup) or safe-run verify <backup-id>' });
   }
-  const level = values.level ?? undefined;
+  const level = values.level;
   if (level !== undefined && level !== 'quick' && level !== 'full') {
     throw new SafeRunError('usage', `--level takes quick or full, not "${level}"`, { hint: 'e.g. safe-run verify --level full' });
   }
