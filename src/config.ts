@@ -26,6 +26,8 @@ export interface Config {
   backupDir: string;
   logFile: string;
   check: CheckLevel;
+  /** doctor restores a damaged database from its newest good backup without asking. */
+  autoRestore: boolean;
   /** The retention policy of `safe-run prune`; with `auto`, also applied after each run and backup. */
   retention?: RetentionConfig;
 }
@@ -80,6 +82,7 @@ export const DEFAULTS = {
   backupDir: 'backups',
   logFile: 'logs/operations.json',
   check: 'quick' as CheckLevel,
+  autoRestore: false,
 };
 
 export const CONFIG_FILE = 'safe-run.config.json';
@@ -153,9 +156,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'retention', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'retention', 'autoRestore', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, retention)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, retention, autoRestore)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -194,7 +197,9 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   const check = obj.check ?? DEFAULTS.check;
   if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
   const retention = obj.retention === undefined ? undefined : retentionConfig(obj.retention, file);
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, ...(retention ? { retention } : {}) };
+  const autoRestore = obj.autoRestore ?? DEFAULTS.autoRestore;
+  if (typeof autoRestore !== 'boolean') throw invalid(file, 'autoRestore', 'must be true or false');
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, autoRestore, ...(retention ? { retention } : {}) };
 }
 
 function retentionConfig(raw: unknown, file: string): RetentionConfig {

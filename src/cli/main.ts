@@ -23,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   pin: () => import('./commands/pin.js'),
   unpin: () => import('./commands/unpin.js'),
   init: () => import('./commands/init.js'),
+  verify: () => import('./commands/verify.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
@@ -43,6 +45,8 @@ Usage:
   safe-run pin <backup-id>                    keep a backup whatever prune says
   safe-run unpin <backup-id>                  let prune decide about it again
   safe-run init                               write safe-run.config.json
+  safe-run verify [<backup-id>...]            re-check every backup (or these)
+  safe-run doctor [--yes]                     check the databases; repair damage
 
 Options of a guarded run:
   --db NAME|PATH         this database instead of the config's (repeatable)

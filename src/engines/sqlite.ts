@@ -8,12 +8,14 @@ import type { CheckLevel } from '../config.js';
 import { SafeRunError } from '../errors.js';
 import { fsyncPath } from '../files/durable.js';
 import type { DatabaseDiff } from './diff-types.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, LiveCheck, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
 import { stageSqliteRestore } from './sqlite-restore.js';
 import { prepareRestoreDir } from './sqlite-target.js';
+import { checkSqliteLive } from './sqlite-live-check.js';
+import { putSqliteBack, setSqliteAside } from './sqlite-set-aside.js';
 
 /** The one file of a SQLite backup. */
 export const SNAPSHOT_FILE = 'snapshot.sqlite';
@@ -174,6 +176,15 @@ export class SqliteEngine implements Engine {
     const [b, a] = [endpoint(before), endpoint(after)];
     // undefined leaves the choice to the diff (SAFE_RUN_DIFF_PLAIN=1 forces the plain SQL path for tests).
     return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) ? undefined : false });
+  }
+
+  async checkLive(): Promise<LiveCheck> {
+    return checkSqliteLive(this.location);
+  }
+
+  async setAside(dir: string): Promise<{ moved: string[]; putBack(): Promise<void> }> {
+    const moved = await setSqliteAside(this.location, dir);
+    return { moved, putBack: () => putSqliteBack(this.location, moved) };
   }
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts: { waitMs?: number } = {}): Promise<StagedRestore> {
