@@ -8,6 +8,8 @@ import { ensurePrivateDir, processIsAlive } from '../files/durable.js';
 import { acquireLock, LockBusyError } from '../lock/file-lock.js';
 import { DurableJsonFile } from './durable-adapter.js';
 import type { LogData, RunRecord } from './run-record.js';
+import { archiveOldRuns } from './archive.js';
+import { mergeRuns, readSegment, totalRuns } from './segments.js';
 import { isRunRecord, validateLog } from './validate-log.js';
 
 const emptyLog = (): LogData => ({ version: 1, runs: [] });
@@ -19,16 +21,48 @@ export class OperationLog {
     return new Low<LogData>(new DurableJsonFile<LogData>(this.file), emptyLog());
   }
 
-  /** Read the whole log (no lock: the file is replaced atomically, so a read sees one whole version). */
+  /**
+   * Read the active file: the recent runs and the list of segments (no lock: the file is replaced
+   * atomically, so a read sees one whole version). Segments are read by `runs` and `newest` only.
+   */
   async read(): Promise<LogData> {
     const db = this.low();
     await db.read();
     return validateLog(db.data, this.file);
   }
 
-  /** All runs, oldest first, with a "running" run whose safe-run died shown as "interrupted". */
+  /**
+   * All runs, segments included, oldest first, with a "running" run whose safe-run died shown as
+   * "interrupted". For what needs the whole history: an id prefix (unique among all runs), show,
+   * rollback, restore's checks, retention.
+   */
   async runs(): Promise<RunRecord[]> {
-    return (await this.read()).runs.map(withLiveness);
+    const data = await this.read();
+    const parts: RunRecord[][] = [];
+    for (const entry of data.archived ?? []) parts.push(await readSegment(this.file, entry));
+    parts.push(data.runs);
+    return mergeRuns(parts).map(withLiveness);
+  }
+
+  /**
+   * The newest runs that `keep` accepts, at least `count` of them when the log has that many, oldest
+   * first, reading segments from the newest back only until enough are found: `safe-run log` costs the
+   * same with a long history. `complete` says whether every run was looked at, `ids` are those of every
+   * run read (kept or not), `total` counts all runs.
+   */
+  async newest(count: number, keep: (run: RunRecord) => boolean = () => true): Promise<{ runs: RunRecord[]; ids: string[]; total: number; complete: boolean }> {
+    const data = await this.read();
+    const archived = data.archived ?? [];
+    const parts: RunRecord[][] = [data.runs];
+    let next = archived.length - 1;
+    let read = mergeRuns(parts).map(withLiveness);
+    let found = read.filter(keep);
+    while (found.length < count && next >= 0) {
+      parts.unshift(await readSegment(this.file, archived[next--]!));
+      read = mergeRuns(parts).map(withLiveness);
+      found = read.filter(keep);
+    }
+    return { runs: found, ids: read.map((r) => r.id), total: totalRuns(data), complete: next < 0 };
   }
 
   /**
@@ -56,6 +90,7 @@ export class OperationLog {
       await db.read();
       db.data = validateLog(db.data, this.file);
       const result = change(db.data);
+      await archiveOldRuns(this.file, db.data);
       await db.write().catch((err) => {
         throw this.writeError(err);
       });
@@ -86,6 +121,8 @@ export class OperationLog {
       const run = data.runs.find((r) => r.id === id);
       if (run) Object.assign(run, fields);
       // The log was moved aside meanwhile: a whole record starts the new one, a fragment would damage it.
+      // A run is never archived while its process lives (archive.ts), so this is not an archived run;
+      // were it one, the whole record written again here wins over the segment's copy on every read.
       else if (isRunRecord({ ...fields, id })) data.runs.push({ ...(fields as RunRecord), id });
     });
   }
