@@ -25,7 +25,7 @@ export async function readSegment(logFile: string, entry: ArchivedSegment): Prom
       hint: `put the file back, or remove its entry from "archived" in ${logFile} (its runs are then forgotten)`,
     });
   }
-  return validateLog(data, file).runs;
+  return validateLog(data, file, 'repair or remove that entry (a segment is never written again after it is sealed); backups in the store are unaffected').runs;
 }
 
 /**

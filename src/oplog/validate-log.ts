@@ -29,7 +29,7 @@ function problemOf(run: unknown): string | undefined {
  * The log as data every reader can rely on, or a SafeRunError('log') naming the file and the first bad
  * entry (exit 6; 125 for a guarded run, before anything runs). The file itself is never touched here.
  */
-export function validateLog(data: unknown, file: string): LogData {
+export function validateLog(data: unknown, file: string, entryHint?: string): LogData {
   const d = data as { runs?: unknown } | null;
   if (!d || typeof d !== 'object' || Array.isArray(d) || !Array.isArray(d.runs)) {
     throw new SafeRunError('log', `the operation log ${file} is not a safe-run log (no "runs" list); it was left as it is`, {
@@ -42,7 +42,7 @@ export function validateLog(data: unknown, file: string): LogData {
     if (problem) {
       throw new SafeRunError('log', `the operation log ${file} is damaged: runs[${i}] ${problem}; it was left as it is`, {
         stage: 'log',
-        hint: `repair or remove that entry, or move the file aside (safe-run starts a new log then); backups in the store are unaffected`,
+        hint: entryHint ?? `repair or remove that entry, or move the file aside (safe-run starts a new log then); backups in the store are unaffected`,
       });
     }
   }
