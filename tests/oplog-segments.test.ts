@@ -150,6 +150,14 @@ describe.concurrent('a damaged or half-written archive', () => {
     expect(r.stderr).toMatch(/operations-000001\.json, listed in .*operations\.json, is missing/);
   });
 
+  it('refuses an "archived" entry that names a file outside the log directory, before a guarded run starts', async () => {
+    const p = projectWithLog((dir) => old(3, dir), [{ file: '../../etc/passwd.json', runs: 1, from: '2024-01-01T00:00:00Z', to: '2024-01-01T00:00:00Z' }]);
+    const run = await p.cli(['--', 'touch', 'marker']);
+    expect(run.code).toBe(125);
+    expect(run.stderr).toMatch(/operations\.json is damaged: archived\[0\] is not a segment entry/);
+    expect(readdirSync(p.dir)).not.toContain('marker');
+  });
+
   it('shows each run once, the active copy winning, when a crash left runs in both a segment and the active file', async () => {
     // As if safe-run died after listing the segment but before the active file lost its runs: the
     // segment holds older copies (still "running", no end) of runs the active file has finished.

@@ -37,9 +37,18 @@ export class OperationLog {
    * rollback, restore's checks, retention.
    */
   async runs(): Promise<RunRecord[]> {
+    return this.runsSince('');
+  }
+
+  /**
+   * The runs that may have started at or after `since` (an ISO time), oldest first: the active file and
+   * the segments whose newest run is not older. For what only needs recent history, such as retention,
+   * which looks for the runs that refer to backups still in the store.
+   */
+  async runsSince(since: string): Promise<RunRecord[]> {
     const data = await this.read();
     const parts: RunRecord[][] = [];
-    for (const entry of data.archived ?? []) parts.push(await readSegment(this.file, entry));
+    for (const entry of data.archived ?? []) if (entry.to >= since) parts.push(await readSegment(this.file, entry));
     parts.push(data.runs);
     return mergeRuns(parts).map(withLiveness);
   }
