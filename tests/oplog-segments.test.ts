@@ -118,6 +118,11 @@ describe.concurrent('reading runs that were archived', () => {
     const shown = await logOf(p.dir, ['--limit', '700']);
     expect(shown).toHaveLength(700);
     expect(shown.slice(1).map((r) => r.id)).toEqual(written.slice(-699).reverse());
+    const since = p.read('operations-000001.json').runs[300]!.startedAt;
+    // A date on the command line is local time: pin the zone so that it means the run's UTC minute.
+    const sinceRun = await runCli(['log', '--json', '--since', since.slice(0, 16).replace('T', ' ')], { cwd: p.dir, env: { TZ: 'UTC' } });
+    ok(sinceRun);
+    expect(JSON.parse(sinceRun.stdout)).toHaveLength(700 + 1);
     const table = await p.cli(['log', '--limit', '700', '--failed']);
     ok(table);
     expect(table.stdout).toMatch(/ (\d+) newest matching runs \(1001 logged\)|of \d+ matching runs \(1001 logged\)/);

@@ -57,21 +57,27 @@ export class OperationLog {
    * The newest runs that `keep` accepts, at least `count` of them when the log has that many, oldest
    * first, reading segments from the newest back only until enough are found: `safe-run log` costs the
    * same with a long history. `complete` says whether every run was looked at, `ids` are those of every
-   * run read (kept or not), `total` counts all runs.
+   * run read (kept or not), `total` counts all runs. Segments whose runs all started before `notBefore`
+   * (an ISO time) hold nothing `keep` wants and are not read.
    */
-  async newest(count: number, keep: (run: RunRecord) => boolean = () => true): Promise<{ runs: RunRecord[]; ids: string[]; total: number; complete: boolean }> {
+  async newest(
+    count: number,
+    keep: (run: RunRecord) => boolean = () => true,
+    notBefore = '',
+  ): Promise<{ runs: RunRecord[]; ids: string[]; total: number; complete: boolean }> {
     const data = await this.read();
     const archived = data.archived ?? [];
     const parts: RunRecord[][] = [data.runs];
     let next = archived.length - 1;
     let read = mergeRuns(parts).map(withLiveness);
     let found = read.filter(keep);
-    while (found.length < count && next >= 0) {
+    const useful = () => next >= 0 && archived[next]!.to >= notBefore;
+    while (found.length < count && useful()) {
       parts.unshift(await readSegment(this.file, archived[next--]!));
       read = mergeRuns(parts).map(withLiveness);
       found = read.filter(keep);
     }
-    return { runs: found, ids: read.map((r) => r.id), total: totalRuns(data), complete: next < 0 };
+    return { runs: found, ids: read.map((r) => r.id), total: totalRuns(data), complete: !useful() };
   }
 
   /**

@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
   // Only as much of the history as the answer shows is read: the active file, then segments from the
   // newest back (a long history costs nothing here until --limit, a filter or --json reaches into it).
   const wanted = values.json ? (limit ?? Infinity) : (limit ?? DEFAULT_LIMIT);
-  const found = await ctx.log.newest(wanted, keep);
+  const found = await ctx.log.newest(wanted, keep, since?.toISOString());
   const matching = found.runs.reverse();
   const { total, complete } = found;
   if (values.json) {
@@ -68,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const shown = matching.slice(0, limit ?? DEFAULT_LIMIT);
   // Unique among the runs read; with older runs unread, long enough that a clash with one is unlikely.
-  const idLength = uniquePrefixLength(found.ids, complete ? 4 : Math.max(4, Math.ceil(Math.log(total) / Math.log(16)) + 2));
+  const idLength = uniquePrefixLength(found.ids, found.ids.length >= total ? 4 : Math.max(4, Math.ceil(Math.log(total) / Math.log(16)) + 2));
   const rows = shown.map((r) => [
     r.id.slice(0, idLength),
     when(r.startedAt),
