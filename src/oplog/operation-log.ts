@@ -69,14 +69,25 @@ export class OperationLog {
     const archived = data.archived ?? [];
     const parts: RunRecord[][] = [data.runs];
     let next = archived.length - 1;
-    let read = mergeRuns(parts).map(withLiveness);
-    let found = read.filter(keep);
+    // Counted as each segment comes in (its runs not already seen in a newer file), merged once at the end.
+    const seen = new Set<string>();
+    let kept = 0;
+    const countNew = (runs: RunRecord[]) => {
+      for (const run of [...runs].reverse()) {
+        if (seen.has(run.id)) continue;
+        seen.add(run.id);
+        if (keep(withLiveness(run))) kept++;
+      }
+    };
+    countNew(data.runs);
     const useful = () => next >= 0 && archived[next]!.to >= notBefore;
-    while (found.length < count && useful()) {
-      parts.unshift(await readSegment(this.file, archived[next--]!));
-      read = mergeRuns(parts).map(withLiveness);
-      found = read.filter(keep);
+    while (kept < count && useful()) {
+      const segment = await readSegment(this.file, archived[next--]!);
+      parts.unshift(segment);
+      countNew(segment);
     }
+    const read = mergeRuns(parts).map(withLiveness);
+    const found = read.filter(keep);
     return { runs: found, ids: read.map((r) => r.id), total: totalRuns(data), complete: !useful() };
   }
 
