@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 // The operation log at scale: what a guarded run and `safe-run log` cost with 50,000 earlier runs in the
 // log against an empty one (issue 11: at most 1.5x and 2x). The big log is written directly, as an older
-// safe-run left it (one file); one warm-up run archives it into segments, then both are measured.
+// safe-run left it (one file); one warm-up run archives it into segments and the active file is filled
+// to just below the archive threshold (the slowest it gets), then both are measured.
 //
 //   node bench/log.js [--runs 7] [--count 50000] [--json]
 import Database from 'better-sqlite3';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fmtMs, killChildrenNow, settle, timed } from './lib.js';
-import { writeBigLog } from './make-log.js';
+import { fakeRun, writeBigLog } from './make-log.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // SAFE_RUN_BENCH_BIN measures another build (e.g. the one before segments) against the same logs.
 const BIN = process.env.SAFE_RUN_BENCH_BIN ?? path.join(HERE, '..', 'bin', 'safe-run.js');
 const WORK = path.join(HERE, 'work', 'log');
 const LIMITS = { run: 1.5, log: 2 };
+/** One run short of what makes safe-run archive (ACTIVE_MAX in src/oplog/archive.ts). */
+const FULL = 999;
 
 const opts = parseArgs({ options: { runs: { type: 'string', default: '7' }, count: { type: 'string', default: '50000' }, json: { type: 'boolean', default: false } } }).values;
 const RUNS = Number(opts.runs);
@@ -51,7 +54,13 @@ async function main() {
   const big = project('big', COUNT);
   const migrate = await guarded(big);
   say(`first run on it (archives the old runs into segments, once): ${fmtMs(migrate.ms)}`);
-  // The big project's log is kept as the warm-up left it; the empty one is emptied before each run.
+  // The worst case between two archives: the active file one run short of being archived (999 runs).
+  const active = path.join(big, 'logs', 'operations.json');
+  const data = JSON.parse(readFileSync(active, 'utf8'));
+  const more = Array.from({ length: Math.max(0, FULL - data.runs.length) }, (_, i) => fakeRun(COUNT + 1 + i, { dir: big }));
+  writeFileSync(active, JSON.stringify({ ...data, runs: [...data.runs, ...more] }, null, 1) + '\n');
+  say(`active file filled to ${data.runs.length + more.length} runs, ${data.archived?.length ?? 0} segments`);
+  // The big project's log is restored to this before each run; the empty one is emptied.
   cpSync(path.join(big, 'logs'), path.join(WORK, 'big-logs'), { recursive: true });
   const t = { runEmpty: [], runBig: [], logEmpty: [], logBig: [] };
   // Interleaved, so that the other work on the machine weighs on both sides alike.
@@ -77,7 +86,7 @@ async function main() {
     const row = (what, a, b, r, limit) => `${what.padEnd(26)} ${fmtMs(a).padStart(9)} ${fmtMs(b).padStart(12)} ${`${r.toFixed(2)}x`.padStart(7)}  (at most ${limit}x) ${r <= limit ? 'ok' : 'OVER'}`;
     process.stdout.write(
       [
-        `\nThe operation log with ${COUNT} earlier runs (median of ${RUNS}; first run on the old single-file log: ${fmtMs(migrate.ms)})`,
+        `\nThe operation log with ${COUNT} earlier runs, ${FULL} of them in the active file (median of ${RUNS}; first run on the old single-file log: ${fmtMs(migrate.ms)})`,
         `${''.padEnd(26)} ${'empty log'.padStart(9)} ${`${COUNT} runs`.padStart(12)} ${'ratio'.padStart(7)}`,
         row('safe-run --db x -- true', m.runEmpty, m.runBig, ratios.run, LIMITS.run),
         row('safe-run log', m.logEmpty, m.logBig, ratios.log, LIMITS.log),
