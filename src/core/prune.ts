@@ -110,7 +110,12 @@ async function decide(ctx: Context, req: PruneRequest) {
   }
   const backups = (await ctx.store.list()).filter((b) => inScope(b.database));
   const pinned = new Set(Object.keys(await new PinFile(ctx.store.root).read()));
-  const result = decideRetention({ backups, runs: await ctx.log.runs(), pinned, policy: req.policy, now: req.now ?? new Date() });
+  // Retention looks at the runs that refer to backups in the store: a run starts before the backups it
+  // takes, by its lock wait at most, so older segments (a day of margin) cannot hold one, and an
+  // automatic prune after every run does not read the whole history.
+  const oldest = backups.reduce((min, b) => Math.min(min, Date.parse(b.createdAt)), Infinity);
+  const since = backups.length === 0 ? '9999' : Number.isNaN(oldest) ? '' : new Date(oldest - 86_400_000).toISOString();
+  const result = decideRetention({ backups, runs: await ctx.log.runsSince(since), pinned, policy: req.policy, now: req.now ?? new Date() });
   if (result.overSize) {
     throw new SafeRunError('usage', `max-size ${prettyBytes(result.overSize.maxSize)} cannot be met: the protected backups alone take ${prettyBytes(result.overSize.keptBytes)}; nothing was removed`, {
       hint: 'raise --max-size, unpin backups (safe-run unpin <id>), or see what is kept and why: safe-run prune --dry-run',

@@ -73,7 +73,23 @@ export interface PrunedBackup {
   at?: string;
 }
 
+/**
+ * The active log file (`logs/operations.json`): the recent runs, oldest first, and the sealed segments
+ * that hold the older ones, oldest first. A segment is itself a `LogData` without `archived`.
+ */
 export interface LogData {
   version: 1;
   runs: RunRecord[];
+  archived?: ArchivedSegment[];
+}
+
+/** One sealed segment as the active file lists it: enough to skip reading it when it is not needed. */
+export interface ArchivedSegment {
+  /** The segment's file name, in the directory of the active file. */
+  file: string;
+  /** How many runs it holds. */
+  runs: number;
+  /** The `startedAt` of its first and last run. */
+  from: string;
+  to: string;
 }

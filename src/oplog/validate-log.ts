@@ -1,7 +1,7 @@
 // Check a parsed operation log entry by entry before anyone uses it, so a damaged log stops safe-run
 // with one line naming the bad entry instead of a crash halfway through a run.
 import { SafeRunError } from '../errors.js';
-import type { LogData, RunRecord, RunStatus } from './run-record.js';
+import type { ArchivedSegment, LogData, RunRecord, RunStatus } from './run-record.js';
 
 const STATUSES: ReadonlySet<RunStatus> = new Set(['running', 'succeeded', 'failed', 'aborted', 'interrupted']);
 
@@ -29,7 +29,7 @@ function problemOf(run: unknown): string | undefined {
  * The log as data every reader can rely on, or a SafeRunError('log') naming the file and the first bad
  * entry (exit 6; 125 for a guarded run, before anything runs). The file itself is never touched here.
  */
-export function validateLog(data: unknown, file: string): LogData {
+export function validateLog(data: unknown, file: string, entryHint?: string): LogData {
   const d = data as { runs?: unknown } | null;
   if (!d || typeof d !== 'object' || Array.isArray(d) || !Array.isArray(d.runs)) {
     throw new SafeRunError('log', `the operation log ${file} is not a safe-run log (no "runs" list); it was left as it is`, {
@@ -42,11 +42,38 @@ export function validateLog(data: unknown, file: string): LogData {
     if (problem) {
       throw new SafeRunError('log', `the operation log ${file} is damaged: runs[${i}] ${problem}; it was left as it is`, {
         stage: 'log',
-        hint: `repair or remove that entry, or move the file aside (safe-run starts a new log then); backups in the store are unaffected`,
+        hint: entryHint ?? `repair or remove that entry, or move the file aside (safe-run starts a new log then); backups in the store are unaffected`,
       });
     }
   }
+  const archived = (d as { archived?: unknown }).archived;
+  if (archived !== undefined) {
+    const entries = Array.isArray(archived) ? archived : [archived];
+    for (const [i, entry] of entries.entries()) {
+      if (!Array.isArray(archived) || !isSegmentEntry(entry)) {
+        throw new SafeRunError('log', `the operation log ${file} is damaged: archived[${i}] is not a segment entry; it was left as it is`, {
+          stage: 'log',
+          hint: 'each entry names a file beside the log ({"file": "operations-000001.json", "runs": N, "from": …, "to": …}); repair it or move the log aside',
+        });
+      }
+    }
+  }
   return d as LogData;
+}
+
+/** A segment entry names a plain file in the log's own directory, never a path elsewhere. */
+function isSegmentEntry(e: unknown): e is ArchivedSegment {
+  const s = e as Partial<ArchivedSegment> | null;
+  return (
+    !!s &&
+    typeof s === 'object' &&
+    typeof s.file === 'string' &&
+    /^[\w.-]+\.json$/.test(s.file) &&
+    !s.file.startsWith('.') &&
+    Number.isInteger(s.runs) &&
+    typeof s.from === 'string' &&
+    typeof s.to === 'string'
+  );
 }
 
 /** Whether `run` is a whole run record. */

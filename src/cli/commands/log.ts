@@ -8,6 +8,7 @@ import { duration, oneLine, parseSince, uniquePrefixLength, when } from '../rend
 import { runJson } from '../render/json.js';
 import { describeRun, exitStatus, isFailure } from '../render/run-summary.js';
 import { renderFooter, renderTable, viewWidth } from '../render/table.js';
+import type { RunRecord } from '../../oplog/run-record.js';
 import { contextFrom } from '../setup.js';
 
 export const help = `safe-run log — recent runs, newest first
@@ -43,29 +44,31 @@ export async function run(args: string[]): Promise<number> {
   const since = values.since === undefined ? undefined : parseSince(values.since);
   const ctx = contextFrom(values);
   const onDb = dbFilter(ctx.config, ctx.cwd, many(values.db));
-  const all = (await ctx.log.runs()).reverse();
-  const matching = all.filter(
-    (r) =>
-      (!values.failed || isFailure(r)) &&
-      (!since || new Date(r.startedAt) >= since) &&
-      (!onDb || onDb(r.databases, r.backups.map((b) => b.source))),
-  );
+  const keep = (r: RunRecord) =>
+    (!values.failed || isFailure(r)) && (!since || new Date(r.startedAt) >= since) && (!onDb || onDb(r.databases, r.backups.map((b) => b.source)));
+  // Only as much of the history as the answer shows is read: the active file, then segments from the
+  // newest back (a long history costs nothing here until --limit, a filter or --json reaches into it).
+  const wanted = values.json ? (limit ?? Infinity) : (limit ?? DEFAULT_LIMIT);
+  const found = await ctx.log.newest(wanted, keep, since?.toISOString());
+  const matching = found.runs.reverse();
+  const { total, complete } = found;
   if (values.json) {
     process.stdout.write(JSON.stringify(matching.slice(0, limit ?? matching.length).map(runJson), null, 2) + '\n');
     return 0;
   }
   const c = paintFor(process.stdout);
-  if (all.length === 0) {
+  if (total === 0) {
     process.stdout.write(`no runs yet in ${ctx.log.file}\n`);
     return 0;
   }
-  const filtered = matching.length !== all.length;
+  const filtered = matching.length !== found.ids.length;
   if (matching.length === 0) {
-    process.stdout.write(`no runs match (${all.length} in the log)\n`);
+    process.stdout.write(`no runs match (${total} in the log)\n`);
     return 0;
   }
   const shown = matching.slice(0, limit ?? DEFAULT_LIMIT);
-  const idLength = uniquePrefixLength(all.map((r) => r.id));
+  // Unique among the runs read; with older runs unread, long enough that a clash with one is unlikely.
+  const idLength = uniquePrefixLength(found.ids, found.ids.length >= total ? 4 : Math.max(4, Math.ceil(Math.log(total) / Math.log(16)) + 2));
   const rows = shown.map((r) => [
     r.id.slice(0, idLength),
     when(r.startedAt),
@@ -87,7 +90,11 @@ export async function run(args: string[]): Promise<number> {
     rows,
     width,
   );
-  const counts = filtered ? `${shown.length} of ${matching.length} matching runs (${all.length} logged)` : `${shown.length} of ${all.length} runs`;
+  const counts = !filtered
+    ? `${shown.length} of ${total} runs`
+    : complete
+      ? `${shown.length} of ${matching.length} matching runs (${total} logged)`
+      : `${shown.length} newest matching runs (${total} logged)`;
   process.stdout.write(`${table}\n${c.dim(renderFooter([counts, 'safe-run show <run> for one', '--json for all fields'], width))}\n`);
   return 0;
 }
