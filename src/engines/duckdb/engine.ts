@@ -1,0 +1,108 @@
+// The DuckDB engine: one file (and, while a writer has it open or after a crash, its `.wal`). Backups
+// are copies taken under DuckDB's own lock (./snapshot.ts), verified by row counts (./verify.ts),
+// restored by an atomic rename that no process holding the file may witness (./restore.ts).
+import { createHash } from 'node:crypto';
+import { promises as fs, constants as fsc } from 'node:fs';
+import path from 'node:path';
+import type { CheckLevel } from '../../config.js';
+import type { DatabaseDiff } from '../../diff/diff-types.js';
+import { ensurePrivateDir, processIsAlive } from '../../files/durable.js';
+import { acquireLock } from '../../lock/file-lock.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from '../engine.js';
+import { SafeRunError } from '../../errors.js';
+import { isEngineError } from '../engine-errors.js';
+import { prepareRestoreDir } from '../sqlite-target.js';
+import { diffDuckdb } from './diff.js';
+import { stageDuckdbRestore } from './restore.js';
+import { COUNTS_FILE, SNAPSHOT_FILE, snapshotDuckdb } from './snapshot.js';
+import { verifySnapshot } from './verify.js';
+
+/** How long a backup waits for a file another process holds, when the caller gives no --wait. */
+const DEFAULT_WAIT_MS = 30_000;
+
+export class DuckdbEngine implements Engine {
+  readonly kind = 'duckdb';
+  readonly capabilities = { diff: true, restoreWhileOpen: false, serverSideClone: false };
+  readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
+
+  constructor(
+    readonly name: string,
+    /** Absolute path of the live database file. */
+    readonly location: string,
+  ) {}
+
+  static async open(name: string, file: string): Promise<DuckdbEngine> {
+    const abs = path.resolve(file);
+    const real = await fs.realpath(abs).catch(async () => path.join(await fs.realpath(path.dirname(abs)).catch(() => path.dirname(abs)), path.basename(abs)));
+    return new DuckdbEngine(name, real);
+  }
+
+  get lockKey(): string {
+    return this.location;
+  }
+
+  async prepareRestore(): Promise<void> {
+    await prepareRestoreDir(this.location);
+  }
+
+  async exists(): Promise<boolean> {
+    return fs.lstat(this.location).then(
+      (st) => st.isFile(),
+      () => false,
+    );
+  }
+
+  async size(): Promise<number> {
+    const sizes = await Promise.all([this.location, `${this.location}.wal`].map((f) => fs.stat(f).then((s) => s.size, () => 0)));
+    return sizes[0]! + sizes[1]!;
+  }
+
+  /** safe-run's own exclusion: the same lock file beside the database that SQLite uses. */
+  async lock(opts: EngineLockOptions): Promise<EngineLock> {
+    let file = `${this.location}.safe-run-lock`;
+    try {
+      await fs.access(path.dirname(this.location), fsc.W_OK);
+    } catch {
+      await ensurePrivateDir(opts.fallbackDir);
+      file = path.join(opts.fallbackDir, `${this.name}-${createHash('sha256').update(this.location).digest('hex').slice(0, 16)}.lock`);
+    }
+    return acquireLock(file, { purpose: opts.purpose, waitMs: opts.waitMs, onWait: opts.onWait });
+  }
+
+  async snapshot(target: BackupTarget, opts: { waitMs?: number } = {}): Promise<SnapshotOutput> {
+    await snapshotDuckdb(this.location, target.file(SNAPSHOT_FILE), target.file(COUNTS_FILE), { waitMs: opts.waitMs ?? DEFAULT_WAIT_MS });
+    return { files: [SNAPSHOT_FILE, COUNTS_FILE] };
+  }
+
+  async verify(snapshot: { files: string[]; serverCopy?: ServerCopy }, level: CheckLevel): Promise<SnapshotFacts> {
+    return verifySnapshot(snapshot.files, level);
+  }
+
+  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
+    return stageDuckdbRestore(this.location, snapshot, level, keepOld);
+  }
+
+  async removeLeftovers(): Promise<string[]> {
+    const dir = path.dirname(this.location);
+    const base = path.basename(this.location);
+    const removed: string[] = [];
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith(`.${base}.`)) continue;
+      // A staged copy (.tmp-) or the old file linked aside during a swap (.aside-) of a dead safe-run.
+      const m = /\.(?:tmp|aside)-(\d+)-[0-9a-f]{8}(?:\.wal)?$/.exec(name);
+      if (m && !processIsAlive(Number(m[1]))) {
+        await fs.rm(path.join(dir, name), { force: true });
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
+  async diff(before: DiffSide, after: DiffSide, _opts: DiffOptions = {}): Promise<DatabaseDiff> {
+    const endpoint = (side: DiffSide) => ('live' in side ? { label: side.label, file: this.location, live: true } : { label: side.label, file: side.snapshot.files[0]!.path, live: false });
+    return diffDuckdb(this.name, endpoint(before), endpoint(after)).catch((err: unknown) => {
+      if (!isEngineError(err, 'held-open')) throw err;
+      throw new SafeRunError('locked', `cannot compare ${this.name}: ${err.message}`, { stage: 'diff', database: this.name, hint: 'stop or close that process, then run the same command again', cause: err });
+    });
+  }
+}
