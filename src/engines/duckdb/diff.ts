@@ -1,6 +1,7 @@
 // What changed between two states of a DuckDB database. Both sides are ATTACHed READ_ONLY side by side
 // in one scratch instance and compared in SQL: schema from DuckDB's catalog, then rows per table by
-// primary key (by whole-row content without one). Values are compared by their JSON text, never with
+// primary key (by whole-row content without one), after a one-scan fingerprint per side has shown that
+// the table changed at all. Values are compared by their JSON text, never with
 // SQL `=`, which calls -0.0 and 0.0, INTERVAL '1 month' and '30 days', 'a' and 'A' under NOCASE, or a
 // UNION that changed tag, equal.
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -121,35 +122,41 @@ async function shapeOf(conn: DuckDBConnection, db: string): Promise<Shape> {
   return shape;
 }
 
-/** A byte-exact text of some columns of row `x`: md5 of their JSON (collations and `=` play no part). */
+/** The JSON text of some columns of row `x`: byte-exact (collations and SQL `=` play no part). */
 function exact(columns: string[]): string {
   if (columns.length === 0) return `'{}'`;
-  return `md5(CAST(to_json({${columns.map((c) => `${literal(c)}: x.${ident(c)}`).join(', ')}}) AS VARCHAR))`;
+  return `CAST(to_json({${columns.map((c) => `${literal(c)}: x.${ident(c)}`).join(', ')}}) AS VARCHAR)`;
 }
 
 async function diffTable(conn: DuckDBConnection, name: string, tb: DuckdbTable, ta: DuckdbTable, common: string[], key: string[]): Promise<TableDiff> {
-  const side = (db: string, t: DuckdbTable) => (key.length ? `SELECT ${exact(key)} AS k, ${exact(common)} AS h FROM ${qualified(db, t)} AS x` : `SELECT h, count(*) AS n FROM (SELECT ${exact(common)} AS h FROM ${qualified(db, t)} AS x) GROUP BY h`);
+  const base = { name, ...(key.length ? {} : { reason: 'no primary key: rows matched by their whole content' }), method: 'full' as const, key };
+  // First a fingerprint of each side (count, and the sum of every row's hash: a multiset, so that
+  // duplicate rows do not cancel out as they would in a XOR): one cheap scan when nothing changed.
+  const fingerprint = async (db: string, t: DuckdbTable) => (await rows(conn, `SELECT count(*), coalesce(sum(hash(${exact(common)})), 0) FROM ${qualified(db, t)} AS x`))[0]!.map(String);
+  const [fb, fa] = [await fingerprint('b', tb), await fingerprint('a', ta)];
+  if (fb[0] === fa[0] && fb[1] === fa[1]) {
+    const n = Number(fb[0]);
+    return { ...base, status: 'unchanged', rowsBefore: n, rowsAfter: n, inserted: 0, deleted: 0, updated: 0, method: 'skipped' };
+  }
+  // Rows are matched by the exact text of their key, and compared by a 64-bit hash of their text.
+  const side = (db: string, t: DuckdbTable) =>
+    key.length ? `SELECT ${exact(key)} AS k, hash(${exact(common)}) AS h FROM ${qualified(db, t)} AS x` : `SELECT ${exact(common)} AS h, count(*) AS n FROM ${qualified(db, t)} AS x GROUP BY 1`;
   const sql = key.length
     ? `WITH b AS (${side('b', tb)}), a AS (${side('a', ta)})
-       SELECT count(*) FILTER (WHERE b.k IS NULL), count(*) FILTER (WHERE a.k IS NULL), count(*) FILTER (WHERE a.k IS NOT NULL AND b.k IS NOT NULL AND a.h <> b.h),
-              count(b.k), count(a.k)
+       SELECT count(*) FILTER (WHERE b.k IS NULL), count(*) FILTER (WHERE a.k IS NULL), count(*) FILTER (WHERE a.k IS NOT NULL AND b.k IS NOT NULL AND a.h <> b.h)
          FROM b FULL OUTER JOIN a ON a.k = b.k`
     : `WITH b AS (${side('b', tb)}), a AS (${side('a', ta)})
-       SELECT coalesce(sum(greatest(coalesce(a.n, 0) - coalesce(b.n, 0), 0)), 0), coalesce(sum(greatest(coalesce(b.n, 0) - coalesce(a.n, 0), 0)), 0), 0,
-              coalesce(sum(b.n), 0), coalesce(sum(a.n), 0)
+       SELECT coalesce(sum(greatest(coalesce(a.n, 0) - coalesce(b.n, 0), 0)), 0), coalesce(sum(greatest(coalesce(b.n, 0) - coalesce(a.n, 0), 0)), 0), 0
          FROM b FULL OUTER JOIN a ON a.h = b.h`;
-  const [[ins, del, upd, nb, na]] = (await rows(conn, sql)) as [[bigint, bigint, bigint, bigint, bigint]];
+  const [[ins, del, upd]] = (await rows(conn, sql)) as [[bigint, bigint, bigint]];
   const [inserted, deleted, updated] = [Number(ins), Number(del), Number(upd)];
   return {
-    name,
+    ...base,
     status: inserted || deleted || updated ? 'changed' : 'unchanged',
-    ...(key.length ? {} : { reason: 'no primary key: rows matched by their whole content' }),
-    rowsBefore: Number(nb),
-    rowsAfter: Number(na),
+    rowsBefore: Number(fb[0]),
+    rowsAfter: Number(fa[0]),
     inserted,
     deleted,
     updated,
-    method: 'full',
-    key,
   };
 }
