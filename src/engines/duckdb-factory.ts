@@ -1,7 +1,7 @@
 // How the registry finds and opens DuckDB: duckdb: URLs, and plain paths ending in .duckdb. The engine
 // and its native module load only when a DuckDB database is actually opened.
 import path from 'node:path';
-import { SafeRunError } from '../errors.js';
+import { noStrategies } from './no-strategies.js';
 import type { EngineFactory } from './registry.js';
 
 const EXTENSION = /\.duckdb$/i;
@@ -20,13 +20,8 @@ export const duckdbFactory: EngineFactory = {
     return { location: file, defaultName: path.basename(file).replace(EXTENSION, '') };
   },
   async open(name, url, options) {
-    if (options?.strategy !== undefined) {
-      throw new SafeRunError('config', `database "${name}": DuckDB has no backup strategies to choose from (got "${String(options.strategy)}")`, {
-        stage: 'config',
-        database: name,
-        hint: 'remove "strategy" from its entry; strategies are for PostgreSQL and MariaDB',
-      });
-    }
+    const refused = noStrategies('DuckDB', name, options);
+    if (refused) throw refused;
     const { DuckdbEngine } = await import('./duckdb/engine.js');
     return DuckdbEngine.open(name, pathOf(url));
   },
