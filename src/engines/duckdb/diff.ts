@@ -5,7 +5,7 @@
 // SQL `=`, which calls -0.0 and 0.0, INTERVAL '1 month' and '30 days', 'a' and 'A' under NOCASE, or a
 // UNION that changed tag, equal.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DatabaseDiff, SchemaChange, TableDiff } from '../../diff/diff-types.js';
+import type { DatabaseDiff, SchemaChange, TableDiff } from '../diff-types.js';
 import { ident, literal, openSession, rows } from './connect.js';
 import { qualified, tablesOf, type DuckdbTable } from './counts.js';
 import { attachLive } from './snapshot.js';

@@ -1,14 +1,12 @@
 // The DuckDB engine: one file (and, while a writer has it open or after a crash, its `.wal`). Backups
 // are copies taken under DuckDB's own lock (./snapshot.ts), verified by row counts (./verify.ts),
 // restored by an atomic rename that no process holding the file may witness (./restore.ts).
-import { createHash } from 'node:crypto';
-import { promises as fs, constants as fsc } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CheckLevel } from '../../config.js';
-import type { DatabaseDiff } from '../../diff/diff-types.js';
-import { ensurePrivateDir, processIsAlive } from '../../files/durable.js';
-import { acquireLock } from '../../lock/file-lock.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from '../engine.js';
+import type { DatabaseDiff } from '../diff-types.js';
+import { lockFileBeside, removeLeftoversBeside } from '../beside-database.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from '../engine.js';
 import { SafeRunError } from '../../errors.js';
 import { isEngineError } from '../engine-errors.js';
 import { prepareRestoreDir } from '../sqlite-target.js';
@@ -60,19 +58,12 @@ export class DuckdbEngine implements Engine {
   }
 
   /** safe-run's own exclusion: the same lock file beside the database that SQLite uses. */
-  async lock(opts: EngineLockOptions): Promise<EngineLock> {
-    let file = `${this.location}.safe-run-lock`;
-    try {
-      await fs.access(path.dirname(this.location), fsc.W_OK);
-    } catch {
-      await ensurePrivateDir(opts.fallbackDir);
-      file = path.join(opts.fallbackDir, `${this.name}-${createHash('sha256').update(this.location).digest('hex').slice(0, 16)}.lock`);
-    }
-    return acquireLock(file, { purpose: opts.purpose, waitMs: opts.waitMs, onWait: opts.onWait });
+  async lockFile(): Promise<string> {
+    return lockFileBeside(this.name, this.location);
   }
 
-  async snapshot(target: BackupTarget, opts: { waitMs?: number } = {}): Promise<SnapshotOutput> {
-    await snapshotDuckdb(this.location, target.file(SNAPSHOT_FILE), target.file(COUNTS_FILE), { waitMs: opts.waitMs ?? DEFAULT_WAIT_MS });
+  async snapshot(target: BackupTarget, opts: SnapshotOptions = {}): Promise<SnapshotOutput> {
+    await snapshotDuckdb(this.location, target.file(SNAPSHOT_FILE), target.file(COUNTS_FILE), { waitMs: opts.waitMs ?? DEFAULT_WAIT_MS, onBusy: opts.onBusy });
     return { files: [SNAPSHOT_FILE, COUNTS_FILE] };
   }
 
@@ -85,19 +76,7 @@ export class DuckdbEngine implements Engine {
   }
 
   async removeLeftovers(): Promise<string[]> {
-    const dir = path.dirname(this.location);
-    const base = path.basename(this.location);
-    const removed: string[] = [];
-    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-      if (!name.startsWith(`.${base}.`)) continue;
-      // A staged copy (.tmp-) or the old file linked aside during a swap (.aside-) of a dead safe-run.
-      const m = /\.(?:tmp|aside)-(\d+)-[0-9a-f]{8}(?:\.wal)?$/.exec(name);
-      if (m && !processIsAlive(Number(m[1]))) {
-        await fs.rm(path.join(dir, name), { force: true });
-        removed.push(name);
-      }
-    }
-    return removed;
+    return removeLeftoversBeside(this.location, ['.wal']);
   }
 
   async diff(before: DiffSide, after: DiffSide, _opts: DiffOptions = {}): Promise<DatabaseDiff> {

@@ -34,9 +34,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * cannot be replayed read-only: then read-write, which needs and takes the exclusive lock). While
  * another process holds the file, tries again until `waitMs` has passed, then rejects naming it.
  */
-export async function attachLive(session: Session, file: string, alias: string, opts: { waitMs: number; doing: string }): Promise<'read-only' | 'read-write'> {
+export async function attachLive(session: Session, file: string, alias: string, opts: { waitMs: number; doing: string; onBusy?: (waitMs: number) => void }): Promise<'read-only' | 'read-write'> {
   await refuseOwnHandle(file);
   const started = Date.now();
+  let announced = false;
   for (let mode: 'read-only' | 'read-write' = 'read-only'; ; ) {
     try {
       await session.conn.run(`ATTACH ${literal(file)} AS ${ident(alias)}${mode === 'read-only' ? ' (READ_ONLY)' : ''}`);
@@ -50,6 +51,10 @@ export async function attachLive(session: Session, file: string, alias: string, 
       if (!holder) throw err;
       const waited = Date.now() - started;
       if (waited >= opts.waitMs) throw heldError(file, holder, opts.doing, waited);
+      if (!announced) {
+        announced = true;
+        opts.onBusy?.(opts.waitMs);
+      }
       await sleep(Math.min(200, opts.waitMs - waited));
     }
   }
@@ -69,12 +74,12 @@ async function refuseOwnHandle(file: string): Promise<void> {
 }
 
 /** Write the snapshot of `file` to `dest` (which must not exist) and the source's counts to `countsDest`. */
-export async function snapshotDuckdb(file: string, dest: string, countsDest: string, opts: { waitMs: number }): Promise<CountsFile> {
+export async function snapshotDuckdb(file: string, dest: string, countsDest: string, opts: { waitMs: number; onBusy?: (waitMs: number) => void }): Promise<CountsFile> {
   await fs.access(file, fsc.R_OK);
   const session = await openSession(':memory:');
   let described: CountsFile;
   try {
-    const opened = await attachLive(session, file, 'src', { waitMs: opts.waitMs, doing: 'read it for a backup' });
+    const opened = await attachLive(session, file, 'src', { waitMs: opts.waitMs, doing: 'read it for a backup', onBusy: opts.onBusy });
     if (opened === 'read-write') await session.conn.run('CHECKPOINT src'); // fold the WAL it replayed
     const tables = await countTables(session.conn, 'src');
     await fs.copyFile(file, dest, fsc.COPYFILE_EXCL);
