@@ -1,7 +1,7 @@
 // DuckDB through the real CLI: round trips of rows and schema, the .wal a crashed run leaves, a file
 // another process holds, diff, and which paths go to DuckDB. Real files in temp dirs, no mocks.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,23 @@ describe('DuckDB through the CLI', () => {
     const sqlite = await runCli(['backup', '--db', 'data/plain.db', '--json'], { cwd: dir });
     expect(sqlite.code, sqlite.stderr).toBe(0);
     expect(lastRunBackups(sqlite.stdout)[0]).toMatchObject({ engine: 'sqlite', database: 'plain' });
+  });
+
+  it('init names the .duckdb files it finds, and the next run backs them up as DuckDB', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'safe-run-duckdb-init-'));
+    dirs.push(dir);
+    mkdirSync(path.join(dir, 'data'));
+    bank('sql', path.join(dir, 'data', 'warehouse.duckdb'), 'CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)');
+    makeSampleDb(path.join(dir, 'data', 'app.db'));
+    const init = await runCli(['init'], { cwd: dir });
+    expect(init.code, init.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(dir, 'safe-run.config.json'), 'utf8')).databases).toEqual([
+      { name: 'app', url: 'data/app.db' },
+      { name: 'warehouse', url: 'data/warehouse.duckdb' },
+    ]);
+    const r = await runCli(['backup', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastRunBackups(r.stdout).map((b) => `${b.database} ${b.engine}`).sort()).toEqual(['app sqlite', 'warehouse duckdb']);
   });
 });
 
