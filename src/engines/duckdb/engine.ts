@@ -71,8 +71,8 @@ export class DuckdbEngine implements Engine {
     return verifySnapshot(snapshot.files, level);
   }
 
-  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
-    return stageDuckdbRestore(this.location, snapshot, level, keepOld);
+  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts: { waitMs?: number } = {}): Promise<StagedRestore> {
+    return stageDuckdbRestore(this.location, snapshot, level, keepOld, opts.waitMs);
   }
 
   async removeLeftovers(): Promise<string[]> {

@@ -22,7 +22,8 @@ import { heldError, lockHolderOf } from './lock-holder.js';
 import { attachLive, COUNTS_FILE, SNAPSHOT_FILE, snapshotDuckdb } from './snapshot.js';
 import { countFile, factsOf, readCountsFile, verifySnapshot } from './verify.js';
 
-export async function stageDuckdbRestore(target: string, snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
+/** `waitMs`: how long to wait for other processes to close the file before refusing (0: refuse at once). */
+export async function stageDuckdbRestore(target: string, snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, waitMs = 0): Promise<StagedRestore> {
   const dir = path.dirname(target);
   const beside = (err: unknown) => {
     throw err instanceof EngineError ? err : new RestorePlaceError('beside', dir, err);
@@ -53,6 +54,7 @@ export async function stageDuckdbRestore(target: string, snapshot: StoredSnapsho
     let settled: BigIntStats | undefined;
     if (live) {
       // Refused here already when another process has it open; otherwise one file from now on.
+      await whenNotHeld(target, waitMs);
       await foldLiveWal(target);
       settled = await fs.stat(target, { bigint: true });
       if (keepOld) old = await keep(target, keepOld, level);
@@ -82,6 +84,19 @@ async function foldLiveWal(target: string): Promise<void> {
     session.close(); // a clean close removes the .wal
   }
   if (await exists(`${target}.wal`)) throw new EngineError('busy', `${target}.wal stayed after a checkpoint`, { hint: 'open the database once with DuckDB and close it, then run the same command again' });
+}
+
+/** Wait up to `waitMs` for every other process to close the file; then refuse, naming them. */
+async function whenNotHeld(target: string, waitMs: number): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await refuseHolders(target);
+    } catch (err) {
+      if (Date.now() - started >= waitMs) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 /** Every process (but this one) that has the file or its `.wal` open: a restore is refused, naming them. */
