@@ -128,7 +128,11 @@ export function isUrl(value: string): boolean {
  * file's name, and a key must never reach the log or a message.
  */
 function resolveDbUrl(baseDir: string, url: string, what: string): string {
-  if (/^(sqlite|file):/i.test(url)) url = url.replace(/[?#].*$/s, '');
+  if (/^(sqlite|file|duckdb):/i.test(url)) url = url.replace(/[?#].*$/s, '');
+  // duckdb:app.duckdb or duckdb://app.duckdb: resolved like a SQLite path, and kept marked as DuckDB
+  // (duckdb:///abs/path) so that a file with any name goes to the DuckDB engine.
+  const duck = /^duckdb:(?:\/\/)?(.*)$/is.exec(url);
+  if (duck) return `duckdb://${resolvePath(baseDir, decodeURIComponent(duck[1]!), what)}`;
   if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) url = url.slice('sqlite:'.length);
   if (url.startsWith('file:') && !url.startsWith('file://')) url = url.slice('file:'.length);
   if (url.startsWith('sqlite://')) url = url.slice('sqlite://'.length);
@@ -216,7 +220,7 @@ function retentionConfig(raw: unknown, file: string): RetentionConfig {
 /** A name for a database given only by path or URL: its file name without extension. */
 export function defaultName(url: string): string {
   const base = isUrl(url) ? (url.split('/').pop() ?? 'db').split('?')[0] ?? 'db' : path.basename(url);
-  const stem = base.replace(/\.(sqlite3?|db3?|s3db)$/i, '');
+  const stem = base.replace(/\.(sqlite3?|db3?|s3db|duckdb|ddb)$/i, '');
   const clean = stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
   return clean || 'db';
 }

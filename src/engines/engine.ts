@@ -30,6 +30,11 @@ export interface EngineCapabilities {
   restoreWhileOpen: boolean;
   /** A backup can be a copy kept on the database server, restored by a rename (PostgreSQL's clone). */
   serverSideClone: boolean;
+  /**
+   * The largest database (bytes) whose diff is cheap enough to print after every run; absent: the CLI's
+   * default (sized for SQLite's page-by-page diff). An engine that must read every row sets less.
+   */
+  compactDiffMaxBytes?: number;
 }
 
 /** A copy of the database that lives on its server rather than in the store (a cloned database). */

@@ -15,8 +15,10 @@ export interface EngineFactory {
   readonly kind: string;
   /** URL schemes it answers to, lower case, without ":" ("postgres", "postgresql"). */
   readonly schemes: readonly string[];
-  /** Whether it takes plain paths (no scheme): only one engine does, SQLite. */
+  /** Whether it takes plain paths (no scheme) no other engine claims: only one engine does, SQLite. */
   readonly takesPaths?: boolean;
+  /** Whether this plain path is its own (DuckDB: a name ending in .duckdb), asked before the default. */
+  claimsPath?(path: string): boolean;
   /** Parse a URL or path (relative paths against `baseDir`) without touching the database. Throws on a bad URL. */
   parse(url: string, baseDir: string): ParsedLocation;
   /** An engine for the database at `url` (as parse accepted it), under the configured `name`. */
@@ -44,7 +46,7 @@ export function schemeOf(url: string): string | undefined {
 /** The factory for a URL or path; undefined when no engine takes it. */
 export function factoryForUrl(url: string): EngineFactory | undefined {
   const scheme = schemeOf(url);
-  if (scheme === undefined) return factories.find((f) => f.takesPaths);
+  if (scheme === undefined) return factories.find((f) => f.claimsPath?.(url)) ?? factories.find((f) => f.takesPaths);
   return factories.find((f) => f.schemes.includes(scheme));
 }
 

@@ -1,6 +1,6 @@
 // How the registry finds and opens SQLite: plain paths, sqlite: and file: URLs.
 import path from 'node:path';
-import { SafeRunError } from '../errors.js';
+import { noStrategies } from './no-strategies.js';
 import type { EngineFactory } from './registry.js';
 
 /** File extensions that only say "SQLite", dropped from a default name. */
@@ -16,13 +16,8 @@ export const sqliteFactory: EngineFactory = {
     return { location: file, defaultName: stem };
   },
   async open(name, url, options) {
-    if (options?.strategy !== undefined) {
-      throw new SafeRunError('config', `database "${name}": SQLite has no backup strategies to choose from (got "${String(options.strategy)}")`, {
-        stage: 'config',
-        database: name,
-        hint: 'remove "strategy" from its entry; strategies are for PostgreSQL and MariaDB',
-      });
-    }
+    const refused = noStrategies('SQLite', name, options);
+    if (refused) throw refused;
     const { SqliteEngine } = await import('./sqlite.js');
     return SqliteEngine.open(name, url);
   },

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { builtFile } from '../files/built-file.js';
 import type { CheckLevel } from '../config.js';
-import { SafeRunError } from '../errors.js';
 import { fsyncPath } from '../files/durable.js';
+import { lockFileBeside, removeLeftoversBeside } from './beside-database.js';
 import type { DatabaseDiff } from './diff-types.js';
 import type { BackupTarget, DiffOptions, DiffSide, Engine, LiveCheck, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
@@ -72,16 +72,7 @@ export class SqliteEngine implements Engine {
   }
 
   async lockFile(): Promise<string> {
-    // Always beside the database, so that every safe-run sees the same lock whatever its config or
-    // store. A lock in the store (as before) let two configs with different stores run at once.
-    const beside = `${this.location}.safe-run-lock`;
-    const canWrite = (p: string) => fs.access(p, fsc.W_OK).then(() => true, () => false);
-    if ((await canWrite(beside)) || (await canWrite(path.dirname(this.location)))) return beside;
-    throw new SafeRunError('locked', `cannot lock ${this.name}: its lock file ${beside} does not exist and ${path.dirname(this.location)} is not writable`, {
-      stage: 'lock',
-      database: this.name,
-      hint: `safe-run keeps one lock per database beside it, the same for every config; have it created once, writable for you (touch ${beside}), or make the directory writable`,
-    });
+    return lockFileBeside(this.name, this.location);
   }
 
   /**
@@ -136,22 +127,7 @@ export class SqliteEngine implements Engine {
   }
 
   async removeLeftovers(): Promise<string[]> {
-    const dir = path.dirname(this.location);
-    const base = path.basename(this.location);
-    const removed: string[] = [];
-    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-      if (!name.startsWith(`.${base}.`)) continue;
-      // A staged copy (.tmp-) or the old file kept during a swap (.aside-): by the order of the swap,
-      // the database itself is whole either way. Only a holder of this database's lock writes these,
-      // and we hold it now: whoever wrote them is gone, whatever its pid says in this PID namespace.
-      // The lock's note (`<db>.safe-run-lock.json`) is written the same way, by the lock's holder.
-      const rest = name.slice(base.length + 2);
-      if (/^(?:safe-run-lock\.json\.)?(?:tmp|aside)-\d+-[0-9a-f]{8}(?:-wal|-shm|-journal)?$/.test(rest)) {
-        await fs.rm(path.join(dir, name), { force: true });
-        removed.push(name);
-      }
-    }
-    return removed;
+    return removeLeftoversBeside(this.location, SIDE_FILES);
   }
 
   async verify(snapshot: { files: string[]; serverCopy?: ServerCopy }, level: CheckLevel): Promise<SnapshotFacts> {

@@ -1,7 +1,7 @@
 // The contract every engine must keep, run once per engine (as restic runs one backend suite against
 // every backend). It talks to the real CLI only: what it proves is what a user gets, whatever the engine.
 import { spawn } from 'node:child_process';
-import { promises as fs, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, runCli, type CliResult } from '../helpers/cli.js';
@@ -16,8 +16,17 @@ export interface ContractDatabase {
   total(): Promise<number>;
   /** A command that changes the database as a risky script would (rows updated and deleted, a table dropped). */
   changeCommand(): string[];
-  /** Start a writer committing transfers in a loop; `stop()` ends it. */
-  startWriter(): Promise<{ stop(): Promise<void> }>;
+  /**
+   * Start a writer committing transfers in a loop from another process; `stop()` ends it. Absent for an
+   * engine that lets no other process write while a backup reads (the fixture says why, in
+   * `noConcurrentWriter`).
+   */
+  startWriter?(): Promise<{ stop(): Promise<void> }>;
+  /**
+   * Have another process hold the database so that the engine cannot take a snapshot (DuckDB: any
+   * process with the file open); `pid` is that process. For engines where that can happen.
+   */
+  holdOpen?(): Promise<{ pid: number; stop(): Promise<void> }>;
   /** Integrity as the engine sees it: resolves when the database opens and passes its own check. */
   assertIntact(): Promise<void>;
   cleanup(): Promise<void>;
@@ -33,6 +42,8 @@ export interface EngineFixture {
    * dump). `backupPath` is the `path` the CLI reports for it.
    */
   damageBackup(backupPath: string): Promise<void>;
+  /** Why this engine has no concurrent-writer test (its databases never have a writer beside a backup). */
+  noConcurrentWriter?: string;
   /** A secret that the fixture put in the database's URL, to be searched for everywhere; none for file engines. */
   secret?: string;
 }
@@ -74,9 +85,11 @@ export function engineContract(fixture: EngineFixture): void {
       await db.assertIntact();
     });
 
-    it('a backup taken under a busy writer is consistent: restored, its total holds', async () => {
+    const writerTest = 'a backup taken under a busy writer is consistent: restored, its total holds';
+    if (fixture.noConcurrentWriter) it.skip(`${writerTest} (not for ${fixture.engine}: ${fixture.noConcurrentWriter})`, () => undefined);
+    else it(writerTest, async () => {
       const db = await create();
-      const writer = await db.startWriter();
+      const writer = await db.startWriter!();
       let taken: ListedBackup;
       try {
         await sleep(150);
@@ -90,6 +103,29 @@ export function engineContract(fixture: EngineFixture): void {
       expect(r.code, r.stderr).toBe(0);
       await db.assertIntact();
       expect(await db.total()).toBe(fixture.expectedTotal);
+    });
+
+    // Instead of the writer test: what a user meets when another process keeps the database to itself.
+    if (fixture.noConcurrentWriter) it('a guarded run while another process holds the database waits for --wait, then fails in one line naming it; the command never runs', async () => {
+      const db = await create();
+      const holder = await db.holdOpen!();
+      const marker = path.join(db.dir, 'command-ran');
+      let r: CliResult;
+      const started = Date.now();
+      try {
+        r = await runCli(['--wait', '1', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { cwd: db.dir });
+      } finally {
+        await holder.stop();
+      }
+      expect(r.code, r.stderr).toBe(125);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(existsSync(marker)).toBe(false);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('safe-run:'));
+      expect(errors, r.stderr).toHaveLength(1);
+      expect(errors[0]).toContain(`pid ${holder.pid}`);
+      const list = await runCli(['list', '--json'], { cwd: db.dir });
+      expect(JSON.parse(list.stdout)).toEqual([]);
+      await db.assertIntact();
     });
 
     it('a damaged backup fails verification, and the live database is left untouched', async () => {

@@ -23,7 +23,8 @@ Usage: safe-run diff <run-id> [--to <backup-id>] [--rows [N]] [--db NAME|PATH]
 
 Compares the backup taken before the run with the database as SQLite sees it
 now (including transactions still in its -wal): schema, then rows per table by
-primary key (or rowid). Only tables with changed pages are read.
+primary key (or rowid). Only tables with changed pages are read. DuckDB: both
+files side by side, rows by primary key (by content without one), no --rows.
 Exit codes: 0 ok, 2 usage (unknown id, a backup no longer in the store),
 6 the operation log cannot be read.`;
 

@@ -12,8 +12,8 @@ export const help = `safe-run init — write safe-run.config.json for this proje
 Usage: safe-run init [--db PATH]...
 
   --db PATH        a database to name in the config (repeatable); without
-                   it, init looks for *.db, *.sqlite and *.sqlite3 files
-                   under the project (not in node_modules, .git, backups)
+                   it, init looks for *.db, *.sqlite, *.sqlite3 and *.duckdb
+                   files under the project (not in node_modules, .git, backups)
   -C DIR           the project's directory (default: this one)
 
 Writes the config with the databases and a retention policy (the 10 newest
@@ -25,7 +25,7 @@ Exit codes: 0 written, 2 a config exists already, or bad arguments.`;
 /** The lines the README recommends; each is added to .gitignore unless it is there already. */
 const IGNORED = ['/backups/', '/logs/', '*.safe-run-lock', '*.safe-run-lock.json'];
 const SKIPPED = new Set(['node_modules', '.git', 'backups', 'logs', 'dist']);
-const DATABASE_FILE = /\.(db|sqlite|sqlite3)$/i;
+const DATABASE_FILE = /\.(db|sqlite|sqlite3|duckdb)$/i;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, COMMAND_OPTIONS.init, 'init');
@@ -63,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** SQLite-looking files under `dir`, relative, sorted; a few levels deep is where projects keep them. */
+/** SQLite- and DuckDB-looking files under `dir`, relative, sorted; a few levels deep is where projects keep them. */
 async function findDatabases(dir: string, depth = 4, rel = ''): Promise<string[]> {
   if (depth < 0) return [];
   const found: string[] = [];

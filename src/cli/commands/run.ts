@@ -10,6 +10,7 @@ import { paintFor } from '../render/colour.js';
 import { eventRenderer } from '../render/events.js';
 import { canPrompt, contextFrom } from '../setup.js';
 import { diffBackup } from '../../core/diff-run.js';
+import { engineForBackup } from '../../core/context.js';
 import { compactSummary } from '../render/diff-summary.js';
 import type { Backup } from '../../store/manifest.js';
 import { size } from '../render/format.js';
@@ -115,7 +116,8 @@ async function compactChanges(backups: Backup[]): Promise<string[]> {
 
 async function compactChange(b: Backup): Promise<string> {
   const live = statSync(b.source, { throwIfNoEntry: false })?.size ?? 0;
-  if (Math.max(live, b.size) > COMPACT_DIFF_MAX_BYTES) {
+  const engine = await engineForBackup(b.engine, b.database, b.source).catch(() => undefined);
+  if (Math.max(live, b.size) > (engine?.capabilities.compactDiffMaxBytes ?? COMPACT_DIFF_MAX_BYTES)) {
     return `${b.database}: not computed for ${size(Math.max(live, b.size))}; see safe-run diff ${b.runId ?? ''}`.trim();
   }
   try {
