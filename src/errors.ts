@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'restore' // a restore was refused or failed; the live database is as it was
   | 'locked' // another safe-run holds the database
   | 'log' // the operation log or the store cannot be read safely
+  | 'export' // an export could not be written or did not read back; nothing was left at its place
   | 'interrupted' // Ctrl-C or a signal
   | 'internal'; // a bug
 
@@ -21,6 +22,7 @@ export const EXIT = {
   restore: 4,
   locked: 5,
   log: 6,
+  export: 7,
   interrupted: 130,
 } as const;
 

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   pin: () => import('./commands/pin.js'),
   unpin: () => import('./commands/unpin.js'),
   init: () => import('./commands/init.js'),
+  export: () => import('./commands/export.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
@@ -43,6 +44,7 @@ Usage:
   safe-run pin <backup-id>                    keep a backup whatever prune says
   safe-run unpin <backup-id>                  let prune decide about it again
   safe-run init                               write safe-run.config.json
+  safe-run export <backup-id|db> [--zip]      a backup's tables as CSV files
 
 Options of a guarded run:
   --db NAME|PATH         this database instead of the config's (repeatable)

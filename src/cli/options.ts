@@ -58,6 +58,7 @@ export const COMMAND_OPTIONS = {
   pin: { ...GLOBAL_OPTIONS, reason: { type: 'string' } },
   unpin: GLOBAL_OPTIONS,
   init: { ...GLOBAL_OPTIONS, db: { type: 'string', multiple: true } },
+  export: { ...GLOBAL_OPTIONS, out: { type: 'string' }, zip: { type: 'boolean' }, json: { type: 'boolean' } },
 } as const satisfies Record<string, OptionSpec>;
 
 /** "--name" of every option of any command that takes a value. */

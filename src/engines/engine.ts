@@ -101,6 +101,26 @@ export interface StagedRestore {
   discard(): Promise<void>;
 }
 
+/** One table of a snapshot opened for export: its columns, and its rows streamed in table order. */
+export interface ExportTable {
+  name: string;
+  /** Column names and declared types ("" when none), in the table's order. */
+  columns: Array<{ name: string; type: string }>;
+  /**
+   * The rows one at a time, each value as the engine holds it: null, string, number, bigint (integers,
+   * exact beyond 2^53) or Buffer (binary). Never all in memory at once: exports run on large databases.
+   */
+  rows(): Iterable<unknown[]>;
+}
+
+/** A stored snapshot opened read-only for export. `close` releases it; safe to call twice. */
+export interface SnapshotExport {
+  /** The statements that recreate the schema (tables, indexes, views, triggers), in order. */
+  schema: string[];
+  tables: ExportTable[];
+  close(): Promise<void>;
+}
+
 /** The lock one safe-run holds on a database for the length of an operation. */
 export interface EngineLock {
   release(): Promise<void>;
@@ -211,6 +231,12 @@ export interface Engine {
   prepareRestore(): Promise<void>;
 
   diff?(before: DiffSide, after: DiffSide, opts?: DiffOptions): Promise<DatabaseDiff>;
+
+  /**
+   * Open a stored snapshot read-only to export its tables (`safe-run export`). Its files' checksums are
+   * the caller's business, checked before. Absent for an engine that cannot export yet.
+   */
+  openExport?(snapshot: StoredSnapshot): Promise<SnapshotExport>;
 
   /**
    * Drop a server-side copy that belonged to a backup being removed (retention). Present when

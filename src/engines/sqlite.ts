@@ -8,7 +8,7 @@ import type { CheckLevel } from '../config.js';
 import { SafeRunError } from '../errors.js';
 import { fsyncPath } from '../files/durable.js';
 import type { DatabaseDiff } from './diff-types.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, ServerCopy, SnapshotExport, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
@@ -174,6 +174,12 @@ export class SqliteEngine implements Engine {
     const [b, a] = [endpoint(before), endpoint(after)];
     // undefined leaves the choice to the diff (SAFE_RUN_DIFF_PLAIN=1 forces the plain SQL path for tests).
     return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) ? undefined : false });
+  }
+
+  /** The export's reader (./sqlite/export-tables), loaded only when asked for. */
+  async openExport(snapshot: StoredSnapshot): Promise<SnapshotExport> {
+    const { openSqliteExport } = await import('./sqlite/export-tables.js');
+    return openSqliteExport(snapshot.files[0]!.path);
   }
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
