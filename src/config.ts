@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Compression } from './files/compression.js';
 import type { RetentionPolicy } from './core/retention.js';
 import { parseDuration, parseSize } from './durations-and-sizes.js';
 import { describeCause, SafeRunError } from './errors.js';
@@ -26,6 +27,8 @@ export interface Config {
   backupDir: string;
   logFile: string;
   check: CheckLevel;
+  /** Store backup files compressed (engines whose files allow it: SQLite); false by default. */
+  compress: Compression | false;
   /** The retention policy of `safe-run prune`; with `auto`, also applied after each run and backup. */
   retention?: RetentionConfig;
 }
@@ -80,6 +83,9 @@ export const DEFAULTS = {
   backupDir: 'backups',
   logFile: 'logs/operations.json',
   check: 'quick' as CheckLevel,
+  // Off by default: compressing costs time on the path of every guarded run (~6 s per GB with zstd -3 on
+  // 2 cores, against ~1.4 s for the whole backup) and saves nothing on data that is already compressed.
+  compress: false as Compression | false,
 };
 
 export const CONFIG_FILE = 'safe-run.config.json';
@@ -153,9 +159,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'retention', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'compress', 'retention', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, retention)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, compress, retention)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -193,8 +199,10 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   };
   const check = obj.check ?? DEFAULTS.check;
   if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
+  const compress = obj.compress ?? DEFAULTS.compress;
+  if (compress !== false && compress !== 'zstd' && compress !== 'gzip') throw invalid(file, 'compress', 'must be "zstd", "gzip" or false');
   const retention = obj.retention === undefined ? undefined : retentionConfig(obj.retention, file);
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, ...(retention ? { retention } : {}) };
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, compress, ...(retention ? { retention } : {}) };
 }
 
 function retentionConfig(raw: unknown, file: string): RetentionConfig {

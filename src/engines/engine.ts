@@ -4,6 +4,7 @@
 import type { CheckLevel } from '../config.js';
 import type { DatabaseDiff } from './diff-types.js';
 import type { LockHolder } from '../lock/file-lock.js';
+import type { Compression } from '../files/compression.js';
 
 /** What a verified snapshot says about itself; stored in the backup's manifest. */
 export interface SnapshotFacts {
@@ -30,6 +31,12 @@ export interface EngineCapabilities {
   restoreWhileOpen: boolean;
   /** A backup can be a copy kept on the database server, restored by a rename (PostgreSQL's clone). */
   serverSideClone: boolean;
+  /**
+   * Its files may be stored compressed (`compress` in the config): the core compresses them after they
+   * are verified, and the engine's stageRestore decompresses them (files/compression); verify, diff and
+   * openExport are given decompressed copies. PostgreSQL's dumps are compressed by its own tool.
+   */
+  compressFiles: boolean;
 }
 
 /** A copy of the database that lives on its server rather than in the store (a cloned database). */
@@ -60,8 +67,11 @@ export interface SnapshotOutput {
 
 /** A stored backup as an engine reads it back. */
 export interface StoredSnapshot {
-  /** Its files with the sha256 each must still have, the main one first. */
-  files: Array<{ path: string; sha256: string; size: number }>;
+  /**
+   * Its files with the sha256 each must still have, the main one first. A compressed one (only for an
+   * engine with `capabilities.compressFiles`) also has the size and sha256 of its content.
+   */
+  files: Array<{ path: string; sha256: string; size: number; compression?: Compression; content?: { size: number; sha256: string } }>;
   serverCopy?: ServerCopy;
   /** The facts recorded when it was taken (row counts to compare with). */
   facts?: SnapshotFacts;

@@ -25,7 +25,7 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
-  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false };
+  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false, compressFiles: true };
   readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(
@@ -184,7 +184,15 @@ export class SqliteEngine implements Engine {
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
     const main = snapshot.files[0]!;
-    return stageSqliteRestore(this, { backupFile: main.path, sha256: main.sha256, level, keepOldAt: keepOld?.file(SNAPSHOT_FILE) });
+    // A compressed file is decompressed straight into the staged copy, whose sha256 must then be the
+    // content's; the stored bytes are checked against theirs first.
+    return stageSqliteRestore(this, {
+      backupFile: main.path,
+      sha256: main.content?.sha256 ?? main.sha256,
+      ...(main.compression ? { compression: main.compression, storedSha256: main.sha256 } : {}),
+      level,
+      keepOldAt: keepOld?.file(SNAPSHOT_FILE),
+    });
   }
 }
 

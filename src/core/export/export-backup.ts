@@ -8,6 +8,7 @@ import { sha256File } from '../../files/sha256.js';
 import { storedSnapshot, type Backup } from '../../store/manifest.js';
 import { VERSION } from '../../version.js';
 import { engineForBackup } from '../context.js';
+import { withPlainSnapshot } from '../plain-snapshot.js';
 import { CONVENTIONS, exportReadme, type ExportManifest } from './export-readme.js';
 import { countCsvRecords, writeTableCsv } from './table-csv.js';
 import { writeZip } from './zip-directory.js';
@@ -54,19 +55,24 @@ export async function exportBackup(req: ExportRequest): Promise<ExportResult> {
   try {
     // Private, like the store: an export holds the database's data. Its owner shares it on purpose.
     await fs.mkdir(tmp, { mode: 0o700 });
-    const source = await engine.openExport(snapshot);
+    const openExport = engine.openExport.bind(engine);
     const tables: ExportManifest['tables'] = [];
-    try {
-      const names = new Set<string>();
-      for (const table of source.tables) {
-        const file = csvName(table.name, names);
-        const rows = await writeTableCsv(table, path.join(tmp, file));
-        tables.push({ name: table.name, file, columns: table.columns, rows, size: 0, sha256: '' });
-        req.onTable?.(table.name, rows);
+    // A compressed backup is decompressed into the store for the length of the export.
+    const schema = await withPlainSnapshot(backup, async (plain) => {
+      const source = await openExport(plain);
+      try {
+        const names = new Set<string>();
+        for (const table of source.tables) {
+          const file = csvName(table.name, names);
+          const rows = await writeTableCsv(table, path.join(tmp, file));
+          tables.push({ name: table.name, file, columns: table.columns, rows, size: 0, sha256: '' });
+          req.onTable?.(table.name, rows);
+        }
+        return source.schema;
+      } finally {
+        await source.close();
       }
-    } finally {
-      await source.close();
-    }
+    });
     for (const t of tables) {
       const file = path.join(tmp, t.file);
       // Read back as a reader would: a quoting bug or a short write shows as a different count.
@@ -88,7 +94,7 @@ export async function exportBackup(req: ExportRequest): Promise<ExportResult> {
       source: { backupId: backup.id, database: backup.database, engine: backup.engine, createdAt: backup.createdAt, sha256: backup.sha256 },
       conventions: CONVENTIONS,
       tables,
-      schema: source.schema,
+      schema,
     };
     await fs.writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx', mode: 0o600 });
     await fs.writeFile(path.join(tmp, 'README.txt'), exportReadme(manifest), { flag: 'wx', mode: 0o600 });
