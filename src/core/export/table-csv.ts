@@ -36,14 +36,14 @@ export async function writeTableCsv(table: ExportTable, file: string): Promise<n
   };
   // Readable.from pulls the next row only when the stringifier and the file want more: memory stays
   // flat whatever the table's size.
-  await pipeline(Readable.from(records(), { objectMode: true }), stringify(CSV_OPTIONS), createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  await pipeline(Readable.from(records(), { objectMode: true }), stringify(CSV_OPTIONS), createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
   return rows;
 }
 
 /** Records in a CSV written by writeTableCsv, header excluded: parsed back, streaming, as a reader would. */
 export async function countCsvRecords(file: string): Promise<number> {
   let records = 0;
-  const parser = createReadStream(file).pipe(parse({ bom: true, relax_column_count: false }));
+  const parser = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ bom: true, relax_column_count: false }));
   for await (const _ of parser) records++;
   return Math.max(0, records - 1);
 }
