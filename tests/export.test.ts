@@ -138,6 +138,19 @@ describe('safe-run export', () => {
     expect(readdirSync(small)).toEqual([]);
   });
 
+  it('says that a backup whose manifest does not parse cannot be exported, and exits 6', async () => {
+    const p = trickyProject();
+    const id = await backup(p.dir);
+    const list = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; path: string }>;
+    const manifestFile = path.join(path.dirname(list.find((b) => b.id === id)!.path), 'manifest.json');
+    writeFileSync(manifestFile, '{ "format": 1, "id": ');
+    const run = await runCli(['export', id.slice(0, 6), '--out', 'out'], { cwd: p.dir });
+    expect(run.code).toBe(6);
+    expect(run.stderr).toMatch(/cannot be exported: its manifest .* does not parse/);
+    expect(readFileSync(manifestFile, 'utf8')).toBe('{ "format": 1, "id": ');
+    expect(existsSync(path.join(p.dir, 'out'))).toBe(false);
+  });
+
   it('says in one line that a PostgreSQL backup cannot be exported yet', async () => {
     const p = trickyProject();
     const id = await backup(p.dir);

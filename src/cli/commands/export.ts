@@ -3,6 +3,7 @@ import path from 'node:path';
 import { exportBackup } from '../../core/export/export-backup.js';
 import { SafeRunError } from '../../errors.js';
 import { shortId } from '../../ids.js';
+import type { BackupStore } from '../../store/backup-store.js';
 import type { Backup } from '../../store/manifest.js';
 import { parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
@@ -27,8 +28,8 @@ sha256 per file, schema) and README.txt. Text is always quoted: "" is an
 empty string, an empty unquoted field is NULL; BLOBs are base64. Every CSV
 is read back and its rows counted before the export is put in place.
 Exit codes: 0 done, 2 usage (unknown id, PATH exists, engine cannot export
-yet), 6 the store cannot be read, 7 export failed (backup file changed or
-a link, disk full); nothing is left at PATH when it fails.`;
+yet), 6 the backup's manifest does not parse, 7 export failed (the backup
+file changed or is a link, a full disk); nothing is left at PATH then.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, COMMAND_OPTIONS.export, 'export');
@@ -36,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
     throw new SafeRunError('usage', 'export takes one backup id or database name', { hint: 'safe-run export <backup-id>; see the ids with: safe-run list' });
   }
   const ctx = contextFrom(values);
-  const backup = chooseBackup(await ctx.store.list(), positionals[0]!);
+  const backup = await chooseBackup(ctx.store, positionals[0]!);
   const zip = Boolean(values.zip);
   const out = path.resolve(ctx.cwd, values.out ?? `safe-run-export-${shortId(backup.id)}${zip ? '.zip' : ''}`);
   const started = Date.now();
@@ -57,8 +58,21 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** A database's name picks its newest backup; anything else is a backup id prefix. */
-function chooseBackup(backups: Backup[], wanted: string): Backup {
+/**
+ * A database's name picks its newest backup; anything else is a backup id prefix. An id that matches
+ * only a backup whose manifest does not parse (the listing skips those) is said as such, not "unknown".
+ */
+async function chooseBackup(store: BackupStore, wanted: string): Promise<Backup> {
+  const backups = await store.list();
   const ofDatabase = backups.filter((b) => b.database === wanted);
-  return ofDatabase.at(-1) ?? pickBackup(backups, wanted);
+  if (ofDatabase.length > 0) return ofDatabase.at(-1)!;
+  try {
+    return pickBackup(backups, wanted);
+  } catch (err) {
+    const damaged = (await store.unreadable()).find((dir) => path.basename(dir).startsWith(wanted));
+    if (!damaged) throw err;
+    throw new SafeRunError('log', `backup ${path.basename(damaged)} cannot be exported: its manifest ${path.join(damaged, 'manifest.json')} does not parse`, {
+      hint: 'it was left as it is; export another backup (safe-run list), or repair the manifest',
+    });
+  }
 }
