@@ -22,7 +22,7 @@ export const EXIT = {
   restore: 4,
   locked: 5,
   log: 6,
-  export: 7,
+  export: 9,
   interrupted: 130,
 } as const;
 

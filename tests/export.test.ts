@@ -119,7 +119,7 @@ describe('safe-run export', () => {
     rmSync(file);
     symlinkSync(p.dbPath, file);
     const run = await runCli(['export', id, '--out', 'out'], { cwd: p.dir });
-    expect(run.code).toBe(7);
+    expect(run.code).toBe(9);
     expect(run.stderr).toMatch(/replaced by a symbolic link; nothing was exported/);
     expect(existsSync(path.join(p.dir, 'out'))).toBe(false);
   });
@@ -133,7 +133,7 @@ describe('safe-run export', () => {
     const small = path.join(p.dir, 'small');
     mountTmpfs(small, '1m');
     const run = await runCli(['export', id, '--out', 'small/out'], { cwd: p.dir });
-    expect(run.code, run.stderr).toBe(7);
+    expect(run.code, run.stderr).toBe(9);
     expect(run.stderr).toMatch(/no space left on the device; nothing was left there/);
     expect(readdirSync(small)).toEqual([]);
   });

@@ -28,7 +28,7 @@ sha256 per file, schema) and README.txt. Text is always quoted: "" is an
 empty string, an empty unquoted field is NULL; BLOBs are base64. Every CSV
 is read back and its rows counted before the export is put in place.
 Exit codes: 0 done, 2 usage (unknown id, PATH exists, engine cannot export
-yet), 6 the backup's manifest does not parse, 7 export failed (the backup
+yet), 6 the backup's manifest does not parse, 9 export failed (the backup
 file changed or is a link, a full disk); nothing is left at PATH then.`;
 
 export async function run(args: string[]): Promise<number> {
