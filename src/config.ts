@@ -29,6 +29,8 @@ export interface Config {
   check: CheckLevel;
   /** Store backup files compressed (engines whose files allow it: SQLite); false by default. */
   compress: Compression | false;
+  /** doctor restores a damaged database from its newest good backup without asking. */
+  autoRestore: boolean;
   /** The retention policy of `safe-run prune`; with `auto`, also applied after each run and backup. */
   retention?: RetentionConfig;
 }
@@ -86,6 +88,7 @@ export const DEFAULTS = {
   // Off by default: compressing costs time on the path of every guarded run (~6 s per GB with zstd -3 on
   // 2 cores, against ~1.4 s for the whole backup) and saves nothing on data that is already compressed.
   compress: false as Compression | false,
+  autoRestore: false,
 };
 
 export const CONFIG_FILE = 'safe-run.config.json';
@@ -159,9 +162,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'compress', 'retention', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'compress', 'retention', 'autoRestore', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, compress, retention)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, compress, retention, autoRestore)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -202,7 +205,9 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   const compress = obj.compress ?? DEFAULTS.compress;
   if (compress !== false && compress !== 'zstd' && compress !== 'gzip') throw invalid(file, 'compress', 'must be "zstd", "gzip" or false');
   const retention = obj.retention === undefined ? undefined : retentionConfig(obj.retention, file);
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, compress, ...(retention ? { retention } : {}) };
+  const autoRestore = obj.autoRestore ?? DEFAULTS.autoRestore;
+  if (typeof autoRestore !== 'boolean') throw invalid(file, 'autoRestore', 'must be true or false');
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, compress, autoRestore, ...(retention ? { retention } : {}) };
 }
 
 function retentionConfig(raw: unknown, file: string): RetentionConfig {

@@ -78,7 +78,7 @@ describe('a restore that cannot go ahead', () => {
     const sum = sha256Of(p.dbPath);
     const h = holdOpen(p.dbPath, `db.exec('BEGIN EXCLUSIVE');console.log('ready');setTimeout(()=>{},30000);`);
     await h.ready;
-    const rb = await runCli(['rollback', 'last', '--yes'], { cwd: p.dir });
+    const rb = await runCli(['rollback', 'last', '--yes', '--wait', '2'], { cwd: p.dir });
     h.child.kill();
     await h.done;
     expectRefusedNotBlamingBackup(rb, p.dbPath, sum);
@@ -120,7 +120,7 @@ describe('a restore', () => {
     const rb = await runCli(['restore', id, '--into', 'data/new.db', '--yes'], { cwd: p.dir });
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stderr).not.toMatch(/safety backup .* is taken first/);
-    expect(rb.stderr).toMatch(/no safety backup of app: there is no database file at data\/new\.db/);
+    expect(rb.stderr).toMatch(/no safety backup of app: there is no database at data\/new\.db/);
   });
 
   it('shows the first real complaint of a failed integrity check, not its "*** in database main ***" heading', async () => {

@@ -302,11 +302,11 @@ describe('safe-run list', () => {
     const r = await cli(p.dir, ['list']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^BACKUP\s+DATABASE\s+KIND\s+REASON \/ COMMAND\s+AGE\s+SIZE\s+STATE$/);
+    expect(lines[0]).toMatch(/^BACKUP\s+DATABASE\s+KIND\s+REASON \/ COMMAND\s+AGE\s+SIZE\s+CHECKED\s+STATE$/);
     const rows = lines.slice(1, -2);
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toMatch(/^[0-9a-f]{4,}\s+app\s+manual\s+before the upgrade\s+\d+ s\s+[\d.]+ kB\s+verified$/);
-    expect(rows[1]).toMatch(/app\s+pre-run\s+sqlite3 data\/app\.db/);
+    expect(rows[0]).toMatch(/^[0-9a-f]{4,}\s+app\s+manual\s+before the upgrade\s+\d+ s\s+[\d.]+ kB\s+never\s+verified$/);
+    expect(rows[1]).toMatch(/app\s+pre-run\s+sqlite3 data\/app\./); // clipped: CHECKED takes its columns
     expect(rows.filter((l) => /pre-run\s+node -e/.test(l))).toHaveLength(2);
     expect(lines.at(-2)).toMatch(/^4 backups: 3 pre-run, 1 manual · [\d.]+ kB$/);
     expect(lines.at(-1)).toMatch(/^newest today \d\d:\d\d \(\d+ s ago\) · oldest today \d\d:\d\d \(\d+ s ago\)$/);

@@ -24,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   unpin: () => import('./commands/unpin.js'),
   init: () => import('./commands/init.js'),
   export: () => import('./commands/export.js'),
+  verify: () => import('./commands/verify.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
@@ -45,6 +47,8 @@ Usage:
   safe-run unpin <backup-id>                  let prune decide about it again
   safe-run init                               write safe-run.config.json
   safe-run export <backup-id|db> [--zip]      a backup's tables as CSV files
+  safe-run verify [<backup-id>...]            re-check every backup (or these)
+  safe-run doctor [--yes]                     check the databases; repair damage
 
 Options of a guarded run:
   --db NAME|PATH         this database instead of the config's (repeatable)

@@ -59,6 +59,21 @@ export const COMMAND_OPTIONS = {
   unpin: GLOBAL_OPTIONS,
   init: { ...GLOBAL_OPTIONS, db: { type: 'string', multiple: true } },
   export: { ...GLOBAL_OPTIONS, out: { type: 'string' }, zip: { type: 'boolean' }, json: { type: 'boolean' } },
+  verify: {
+    ...GLOBAL_OPTIONS,
+    all: { type: 'boolean' },
+    db: { type: 'string', multiple: true },
+    level: { type: 'string' },
+    'max-age': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  doctor: {
+    ...GLOBAL_OPTIONS,
+    ...WAIT_OPTIONS,
+    db: { type: 'string', multiple: true },
+    yes: { type: 'boolean', short: 'y' },
+    json: { type: 'boolean' },
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** "--name" of every option of any command that takes a value. */

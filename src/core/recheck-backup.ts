@@ -24,8 +24,13 @@ export async function recheckBackup(backup: Backup | BackupRef, level: CheckLeve
   const dir = path.dirname(backup.path);
   const files = 'file' in backup ? filesOf(backup).map((f) => ({ ...f, path: path.join(dir, f.name) })) : [{ path: backup.path, sha256: backup.sha256, size: backup.size }];
   for (const f of files) {
-    const stat = await fs.stat(f.path).catch(() => undefined);
-    if (!stat?.isFile()) return { present: false, verified: false, verifyError: files.length > 1 ? `its file ${path.basename(f.path)} is gone` : 'the file is gone' };
+    // lstat: a link in place of a backup file is never followed (it could name any file on the machine).
+    const stat = await fs.lstat(f.path).catch(() => undefined);
+    if (!stat) return { present: false, verified: false, verifyError: files.length > 1 ? `its file ${path.basename(f.path)} is gone` : 'the file is gone' };
+    if (!stat.isFile()) {
+      const what = stat.isSymbolicLink() ? 'a symbolic link, not followed' : stat.isDirectory() ? 'a directory' : 'a special file';
+      return { present: true, verified: false, verifyError: `${path.basename(f.path)} is not a regular file (${what})` };
+    }
   }
   if (!verify) return { present: true, verified: null, verifyError: null };
   const engine = await engineForBackup(backup.engine ?? 'sqlite', backup.database, backup.source, { configured });

@@ -103,7 +103,7 @@ export async function restoreBackups(ctx: Context, req: RestoreRequest): Promise
           cause: err,
         });
       });
-      t.staged = await t.engine.stageRestore(storedSnapshot(t.backup), ctx.config.check, t.pending.target).catch((err) => {
+      t.staged = await t.engine.stageRestore(storedSnapshot(t.backup), ctx.config.check, t.pending.target, { waitMs: req.waitMs }).catch((err) => {
         throw stageRefused(t.backup, ctx.store.root, err);
       });
       emit({ type: 'restore-verified', database: t.backup.database, ms: Date.now() - t0 });

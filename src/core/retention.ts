@@ -76,7 +76,7 @@ export function decideRetention({ backups, runs, pinned, policy, now }: Retentio
   }
   for (const db of new Set(backups.map((b) => b.database))) {
     const mine = newestFirst.filter((b) => b.database === db);
-    const newestVerified = mine.find((b) => b.facts.check.result === 'ok');
+    const newestVerified = mine.find((b) => /^ok\b/.test(b.facts.check.result));
     if (newestVerified) protect(newestVerified, 'newest verified');
     // The newest guarded run and the newest restore on this database: the ones a user reaches for first.
     const ofRuns = (kinds: string[]) => [...runs].reverse().find((r) => kinds.includes(r.kind) && r.backups.some((x) => x.database === db && byId.has(x.id)));

@@ -144,6 +144,14 @@ export interface EngineLockOptions {
   onWait?: (holder: LockHolder | undefined) => void;
 }
 
+/** What doctor found when it checked a live database where it is. */
+export interface LiveCheck {
+  /** ok: it checks out; damaged: it is corrupt; missing: there is no database there. */
+  state: 'ok' | 'damaged' | 'missing';
+  /** What is wrong, one line each, for a person. */
+  problems: string[];
+}
+
 /** One side of a diff: a stored backup of this database, or the live database as it is now. */
 export type DiffSide = { label: string } & ({ snapshot: StoredSnapshot } | { live: true });
 
@@ -219,9 +227,10 @@ export interface Engine {
   /**
    * Prepare `snapshot` for a restore beside the live database and verify what was prepared (every
    * file's sha256 must match, and the check must pass). Rejects, with the live database untouched, when
-   * it does not. With `keepOld`, the live database as it is now is also kept there (see KeptDatabase).
+   * it does not. With `keepOld`, the live database as it is now is also kept there (see KeptDatabase),
+   * waiting up to `opts.waitMs` for a writer that holds it.
    */
-  stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore>;
+  stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts?: { waitMs?: number }): Promise<StagedRestore>;
 
   /**
    * Remove what a killed safe-run left beside the live database (staged copies, a kept old file,
@@ -257,4 +266,18 @@ export interface Engine {
    * the backup back in the listing, whole.
    */
   dropServerCopy?(copy: ServerCopy): Promise<void>;
+
+  /**
+   * Check the live database where it is, for doctor, without changing its data (SQLite: header, -wal
+   * and -shm read as bytes, then integrity_check read-only; a server: a connection and a catalog
+   * query). Absent for an engine that cannot yet: doctor then says it did not check it.
+   */
+  checkLive?(): Promise<LiveCheck>;
+
+  /**
+   * Move the damaged live database and the files that belong with it into `dir` (in the store), never
+   * deleting anything; resolves to the paths written. Rejects (EngineError 'held-open') while other
+   * processes have it open. Called with the database's lock held. `putBack` undoes it.
+   */
+  setAside?(dir: string): Promise<{ moved: string[]; putBack(): Promise<void> }>;
 }

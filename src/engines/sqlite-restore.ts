@@ -23,6 +23,8 @@ export interface StageRequest {
   /** The backup file is stored compressed: decompressed into the staged copy after its stored sha256 matched. */
   compression?: Compression;
   storedSha256?: string;
+  /** How long keeping the old database waits for a writer that holds it (default 30 s). */
+  waitMs?: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     let keptAs: BigIntStats | undefined;
     const keeping =
       req.keepOldAt && live
-        ? keepOld(engine, req.keepOldAt)
+        ? keepOld(engine, req.keepOldAt, req.waitMs)
             .then(async (l) => {
               linked = l;
               keptAs = await fs.stat(req.keepOldAt!, { bigint: true }); // before hashing: any later write shows
@@ -110,7 +112,7 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
 }
 
 /** Put the live database at `dest`: a hard link when nobody has it open (true), else a snapshot copy. */
-async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
+async function keepOld(engine: SqliteEngine, dest: string, waitMs?: number): Promise<boolean> {
   const target = engine.location;
   const { holders, complete } = await processesHolding(target);
   // Only a file with no other name: a second name (`ln app.db alias.db`) would keep writing into the
@@ -125,7 +127,7 @@ async function keepOld(engine: SqliteEngine, dest: string): Promise<boolean> {
       // another file system, or no hard links: copy it below
     }
   }
-  await engine.snapshotTo(dest);
+  await engine.snapshotTo(dest, { waitMs });
   return false;
 }
 

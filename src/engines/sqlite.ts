@@ -8,12 +8,14 @@ import type { CheckLevel } from '../config.js';
 import { SafeRunError } from '../errors.js';
 import { fsyncPath } from '../files/durable.js';
 import type { DatabaseDiff } from './diff-types.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, ServerCopy, SnapshotExport, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, LiveCheck, ServerCopy, SnapshotExport, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
 import { stageSqliteRestore } from './sqlite-restore.js';
 import { prepareRestoreDir } from './sqlite-target.js';
+import { checkSqliteLive } from './sqlite-live-check.js';
+import { putSqliteBack, setSqliteAside } from './sqlite-set-aside.js';
 
 /** The one file of a SQLite backup. */
 export const SNAPSHOT_FILE = 'snapshot.sqlite';
@@ -182,7 +184,16 @@ export class SqliteEngine implements Engine {
     return openSqliteExport(snapshot.files[0]!.path);
   }
 
-  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
+  async checkLive(): Promise<LiveCheck> {
+    return checkSqliteLive(this.location);
+  }
+
+  async setAside(dir: string): Promise<{ moved: string[]; putBack(): Promise<void> }> {
+    const moved = await setSqliteAside(this.location, dir);
+    return { moved, putBack: () => putSqliteBack(this.location, moved) };
+  }
+
+  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts: { waitMs?: number } = {}): Promise<StagedRestore> {
     const main = snapshot.files[0]!;
     // A compressed file is decompressed straight into the staged copy, whose sha256 must then be the
     // content's; the stored bytes are checked against theirs first.
@@ -192,6 +203,7 @@ export class SqliteEngine implements Engine {
       ...(main.compression ? { compression: main.compression, storedSha256: main.sha256 } : {}),
       level,
       keepOldAt: keepOld?.file(SNAPSHOT_FILE),
+      waitMs: opts.waitMs,
     });
   }
 }

@@ -13,9 +13,9 @@ import { ensurePrivateDir, fsyncDir, tempName, tempOwner, writeFileAtomic } from
 import { newId } from '../ids.js';
 import type { BackupTarget } from '../engines/engine.js';
 import { acquireLock, isLockHeld } from '../lock/file-lock.js';
-import type { Backup, BackupFile, BackupManifest } from './manifest.js';
-
-const MANIFEST = 'manifest.json';
+import { MANIFEST, type Backup, type BackupFile, type BackupManifest } from './manifest.js';
+import { inventory, type StoreInventory } from './store-inventory.js';
+import { VERIFIED_FILE } from './verification-record.js';
 
 /** What the caller says of a backup; the store adds its id and format, and the files' names and hashes. */
 export type ManifestFields = Omit<BackupManifest, 'file' | 'id' | 'format' | 'size' | 'sha256' | 'files'> & {
@@ -96,7 +96,7 @@ export class BackupStore {
     const target: BackupTarget = {
       id,
       file: (name: string) => {
-        if (name === MANIFEST || name !== path.basename(name) || name.startsWith('.')) throw new Error(`not a backup file name: ${name}`);
+        if (name === MANIFEST || name === VERIFIED_FILE || name !== path.basename(name) || name.startsWith('.')) throw new Error(`not a backup file name: ${name}`);
         return path.join(tmpDir, name);
       },
     };
@@ -130,6 +130,11 @@ export class BackupStore {
       }
     }
     return backups.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  /** Everything in the store, also what `list` skips: damaged manifests and orphan files (for verify). */
+  async inventory(): Promise<StoreInventory> {
+    return inventory(this.root);
   }
 
   private async read(dir: string): Promise<Backup | undefined> {

@@ -3,6 +3,9 @@ import path from 'node:path';
 import type { ServerCopy, SnapshotFacts, StoredSnapshot } from '../engines/engine.js';
 import type { Compression } from '../files/compression.js';
 
+/** The name of the file that describes a backup, in its directory. */
+export const MANIFEST = 'manifest.json';
+
 export type BackupKind = 'pre-run' | 'manual' | 'pre-restore';
 
 export interface BackupManifest {

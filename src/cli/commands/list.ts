@@ -10,6 +10,7 @@ import { paintFor } from '../render/colour.js';
 import { dbFilter } from '../render/db-filter.js';
 import { age, elapsed, oneLine, size, uniquePrefixLength, when } from '../render/format.js';
 import { backupJson } from '../render/json.js';
+import { lastVerification, type VerificationRecord } from '../../store/verification-record.js';
 import { describeRun } from '../render/run-summary.js';
 import { renderFooter, renderTable, viewWidth } from '../render/table.js';
 import { contextFrom } from '../setup.js';
@@ -27,8 +28,8 @@ Usage: safe-run list [--db NAME|PATH]... [--kind KIND]... [--json]
   --config PATH    use this config file
 
 STATE is verified (checked when taken, file there with its size), missing
-(file gone) or changed (size differs). list does not re-hash the files:
-safe-run show <run> re-checks a run's backups.
+(file gone) or changed (size differs). list does not re-hash the files;
+CHECKED says how long ago safe-run verify last did (and whether it failed).
 Backup ids can be abbreviated to any unique prefix: safe-run restore <backup>.
 Exit codes: 0 ok (also when nothing matches), 2 usage or config.`;
 
@@ -50,9 +51,10 @@ export async function run(args: string[]): Promise<number> {
   const all = (await ctx.store.list()).reverse();
   const backups = all.filter((b) => (kinds.length === 0 || kinds.includes(b.kind)) && (!onDb || onDb([b.database], [b.source])));
   const states = await Promise.all(backups.map(fileState));
+  const checks = await Promise.all(backups.map((b) => lastVerification(b.path)));
   if (values.json) {
     const pins = await new PinFile(ctx.store.root).read();
-    const json = backups.map((b, i) => ({ ...backupJson(b), present: states[i] !== 'missing', state: states[i], pinned: b.id in pins }));
+    const json = backups.map((b, i) => ({ ...backupJson(b), present: states[i] !== 'missing', state: states[i], pinned: b.id in pins, lastVerified: checks[i] ?? null }));
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return 0;
   }
@@ -74,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
     oneLine(purpose(b, runs)),
     elapsed(b.createdAt),
     size(footprint(b)),
+    checkedCell(checks[i], c),
     paintState(states[i]!, c),
   ]);
   const width = viewWidth();
@@ -85,6 +88,7 @@ export async function run(args: string[]): Promise<number> {
       { header: 'REASON / COMMAND', flexible: true, min: 16 },
       { header: 'AGE', right: true },
       { header: 'SIZE', right: true },
+      { header: 'CHECKED', right: true },
       { header: 'STATE' },
     ],
     rows,
@@ -92,6 +96,12 @@ export async function run(args: string[]): Promise<number> {
   );
   process.stdout.write(`${table}\n${c.dim(totals(backups, states, all.length, width))}\n`);
   return 0;
+}
+
+/** When `safe-run verify` last re-checked it ("2 h", "never"), in red when that check failed. */
+function checkedCell(check: VerificationRecord | undefined, c: ReturnType<typeof paintFor>): string {
+  if (!check) return c.dim('never');
+  return check.ok ? elapsed(check.at) : c.red(`failed ${elapsed(check.at)}`);
 }
 
 /** The runs of the log by id; a log that cannot be read leaves the command column to the reasons. */

@@ -12,9 +12,9 @@ export type FileState = 'verified' | 'missing' | 'changed' | 'unverified';
 
 /** The cheap look `list` takes: one stat per backup, no hashing (`show` re-hashes and re-checks). */
 export async function fileState(b: Backup): Promise<FileState> {
-  const stat = await fs.stat(b.path).catch(() => undefined);
-  if (!stat?.isFile()) return 'missing';
-  if (stat.size !== b.size) return 'changed';
+  const stat = await fs.lstat(b.path).catch(() => undefined); // a link in its place is not the backup
+  if (!stat) return 'missing';
+  if (!stat.isFile() || stat.size !== b.size) return 'changed';
   return checkPassed(b.facts) ? 'verified' : 'unverified';
 }
 

@@ -108,3 +108,12 @@ export function parseSince(text: string, now = new Date()): Date {
     hint: 'e.g. --since 30m, --since 12h, --since 2d, --since yesterday or --since 2026-11-01',
   });
 }
+
+/** A length of time as people type it ("25h", "90m", "2d", "1w"; a bare number is seconds), in ms. */
+export function parseSpan(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)?$/.exec(text.trim().toLowerCase());
+  if (!m || Number(m[1]) <= 0) {
+    throw new SafeRunError('usage', `${option} takes a length of time, not "${text}"`, { hint: `e.g. ${option} 25h, ${option} 90m or ${option} 2d` });
+  }
+  return Number(m[1]) * UNIT_MS[m[2] ?? 's']!;
+}

@@ -56,10 +56,10 @@ export interface ShutOut {
 
 /**
  * Refuse new connections to `database` (ALLOW_CONNECTIONS false) and terminate the sessions on it, waiting
- * up to `waitMs` for them to go. `allow()` must be called on every path out; it is also run, best effort,
- * on SIGINT/SIGTERM while the database is shut.
+ * up to `waitMs` for them to go. `allow()` must be called on every path out; unless the caller holds
+ * signals (`signalsHeld`), it is also run, best effort, on SIGINT/SIGTERM while the database is shut.
  */
-export async function shutOut(client: pg.Client, database: string, waitMs = 10_000): Promise<ShutOut> {
+export async function shutOut(client: pg.Client, database: string, waitMs = 10_000, opts: { signalsHeld?: boolean } = {}): Promise<ShutOut> {
   const oid = (await client.query<{ oid: number }>('SELECT oid FROM pg_database WHERE datname = $1', [database])).rows[0]?.oid;
   if (oid === undefined) throw new SafeRunError('restore', `database "${database}" does not exist`, { stage: 'restore', database });
   let allowed = false;
@@ -80,8 +80,12 @@ export async function shutOut(client: pg.Client, database: string, waitMs = 10_0
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // A caller that holds signals itself (a swap) calls allow() on its way out; a handler here would send a
+  // query on the same session while the swap's own is in flight, inside its transaction.
+  if (!opts.signalsHeld) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     await client.query(`ALTER DATABASE ${ident(database)} ALLOW_CONNECTIONS false`);
     const terminated = await otherSessions(client, database);

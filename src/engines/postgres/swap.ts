@@ -36,7 +36,7 @@ export async function swapInto(admin: pg.Client, live: string, replacement: stri
           hint: 'stop the application, or restore with --force to disconnect these sessions',
         });
       }
-      if (sessions.length > 0) shut = await shutOut(admin, live);
+      if (sessions.length > 0) shut = await shutOut(admin, live, 10_000, { signalsHeld: true });
     }
     try {
       if (!exists) {
