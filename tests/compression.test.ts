@@ -38,6 +38,8 @@ describe.each(['zstd', 'gzip'])('with "compress": "%s"', (how) => {
     expect(manifest.files[0].content.size).toBeGreaterThan(b!.size);
     const show = await runCli(['show', 'last'], { cwd: p.dir });
     expect(show.stdout).toMatch(/verified: sha256 matches, quick_check ok/);
+    const verify = await runCli(['verify', b!.id], { cwd: p.dir });
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
     const diff = await runCli(['diff', 'last'], { cwd: p.dir });
     expect(diff.code, diff.stderr).toBe(0);
     expect(diff.stdout).toMatch(/users\s+500\s+10/);
