@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Compression } from './files/compression.js';
 import type { RetentionPolicy } from './core/retention.js';
 import { parseDuration, parseSize } from './durations-and-sizes.js';
 import { describeCause, SafeRunError } from './errors.js';
@@ -26,6 +27,8 @@ export interface Config {
   backupDir: string;
   logFile: string;
   check: CheckLevel;
+  /** Store backup files compressed (engines whose files allow it: SQLite); false by default. */
+  compress: Compression | false;
   /** doctor restores a damaged database from its newest good backup without asking. */
   autoRestore: boolean;
   /** The retention policy of `safe-run prune`; with `auto`, also applied after each run and backup. */
@@ -82,6 +85,9 @@ export const DEFAULTS = {
   backupDir: 'backups',
   logFile: 'logs/operations.json',
   check: 'quick' as CheckLevel,
+  // Off by default: compressing costs time on the path of every guarded run (~6 s per GB with zstd -3 on
+  // 2 cores, against ~1.4 s for the whole backup) and saves nothing on data that is already compressed.
+  compress: false as Compression | false,
   autoRestore: false,
 };
 
@@ -160,9 +166,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'retention', 'autoRestore', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'compress', 'retention', 'autoRestore', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, retention, autoRestore)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, compress, retention, autoRestore)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -200,10 +206,12 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   };
   const check = obj.check ?? DEFAULTS.check;
   if (check !== 'quick' && check !== 'full') throw invalid(file, 'check', 'must be "quick" or "full"');
+  const compress = obj.compress ?? DEFAULTS.compress;
+  if (compress !== false && compress !== 'zstd' && compress !== 'gzip') throw invalid(file, 'compress', 'must be "zstd", "gzip" or false');
   const retention = obj.retention === undefined ? undefined : retentionConfig(obj.retention, file);
   const autoRestore = obj.autoRestore ?? DEFAULTS.autoRestore;
   if (typeof autoRestore !== 'boolean') throw invalid(file, 'autoRestore', 'must be true or false');
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, autoRestore, ...(retention ? { retention } : {}) };
+  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, compress, autoRestore, ...(retention ? { retention } : {}) };
 }
 
 function retentionConfig(raw: unknown, file: string): RetentionConfig {

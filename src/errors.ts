@@ -7,9 +7,11 @@ export type ErrorKind =
   | 'backup' // a backup could not be made or did not verify
   | 'restore' // a restore was refused or failed; the live database is as it was
   | 'locked' // another safe-run holds the database
+  | 'log' // the operation log or the store cannot be read safely
   | 'log' // the operation log or the store cannot be read (or written) safely
   | 'damaged' // doctor found a damaged database and did not repair it
   | 'stale' // verify --max-age: a database has no verified backup younger than the limit
+  | 'export' // an export could not be written or did not read back; nothing was left at its place
   | 'interrupted' // Ctrl-C or a signal
   | 'internal'; // a bug
 
@@ -25,6 +27,7 @@ export const EXIT = {
   log: 6,
   damaged: 7,
   stale: 8,
+  export: 9,
   interrupted: 130,
 } as const;
 

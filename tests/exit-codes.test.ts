@@ -256,7 +256,7 @@ describe.concurrent('usage', () => {
     expect(run.stderr).toMatch(/"--"/);
   });
 
-  it.each(['run', 'backup', 'rollback', 'restore', 'log', 'list', 'show', 'diff', 'prune', 'pin', 'unpin', 'init', 'verify', 'doctor'])('prints the help of %s in 80 columns and exits 0', async (verb) => {
+  it.each(['run', 'backup', 'rollback', 'restore', 'log', 'list', 'show', 'diff', 'prune', 'pin', 'unpin', 'init', 'verify', 'doctor', 'export'])('prints the help of %s in 80 columns and exits 0', async (verb) => {
     const p = project();
     const run = await runCli([verb, '--help'], { cwd: p.dir });
     expect(run.code, run.stderr).toBe(0);

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   pin: () => import('./commands/pin.js'),
   unpin: () => import('./commands/unpin.js'),
   init: () => import('./commands/init.js'),
+  export: () => import('./commands/export.js'),
   verify: () => import('./commands/verify.js'),
   doctor: () => import('./commands/doctor.js'),
 };
@@ -45,6 +46,7 @@ Usage:
   safe-run pin <backup-id>                    keep a backup whatever prune says
   safe-run unpin <backup-id>                  let prune decide about it again
   safe-run init                               write safe-run.config.json
+  safe-run export <backup-id|db> [--zip]      a backup's tables as CSV files
   safe-run verify [<backup-id>...]            re-check every backup (or these)
   safe-run doctor [--yes]                     check the databases; repair damage
 

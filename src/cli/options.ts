@@ -58,6 +58,7 @@ export const COMMAND_OPTIONS = {
   pin: { ...GLOBAL_OPTIONS, reason: { type: 'string' } },
   unpin: GLOBAL_OPTIONS,
   init: { ...GLOBAL_OPTIONS, db: { type: 'string', multiple: true } },
+  export: { ...GLOBAL_OPTIONS, out: { type: 'string' }, zip: { type: 'boolean' }, json: { type: 'boolean' } },
   verify: {
     ...GLOBAL_OPTIONS,
     all: { type: 'boolean' },

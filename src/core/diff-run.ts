@@ -3,7 +3,8 @@ import type { DatabaseDiff } from '../engines/diff-types.js';
 import type { Engine } from '../engines/engine.js';
 import { SafeRunError } from '../errors.js';
 import type { RunRecord } from '../oplog/run-record.js';
-import { storedSnapshot, type Backup } from '../store/manifest.js';
+import type { Backup } from '../store/manifest.js';
+import { withPlainSnapshot } from './plain-snapshot.js';
 import { engineForBackup, type Context } from './context.js';
 
 export interface DiffRunOptions {
@@ -49,15 +50,18 @@ export async function diffRun(ctx: Context, run: RunRecord, opts: DiffRunOptions
 /** A backup against its live database now (or against `opts.to`). */
 export async function diffBackup(b: Backup, opts: DiffRunOptions = {}, ctx?: Context): Promise<DatabaseDiff> {
   const engine = await diffingEngine(b, ctx);
-  const before = { snapshot: storedSnapshot(b), label: `backup ${b.id.slice(0, 8)}` };
-  const after = opts.to ? { snapshot: storedSnapshot(opts.to), label: `backup ${opts.to.id.slice(0, 8)}` } : { live: true as const, label: 'now' };
-  return engine.diff!(before, after, { rows: opts.rows });
+  const to = opts.to;
+  return withPlainSnapshot(b, (snapshot) => {
+    const before = { snapshot, label: `backup ${b.id.slice(0, 8)}` };
+    if (!to) return engine.diff!(before, { live: true, label: 'now' }, { rows: opts.rows });
+    return withPlainSnapshot(to, (other) => engine.diff!(before, { snapshot: other, label: `backup ${to.id.slice(0, 8)}` }, { rows: opts.rows }));
+  });
 }
 
 /** What restoring `b` would change: from the live database now to the backup. */
 export async function diffRestore(b: Backup, rows = 0, ctx?: Context): Promise<DatabaseDiff> {
   const engine = await diffingEngine(b, ctx);
-  return engine.diff!({ live: true, label: 'now' }, { snapshot: storedSnapshot(b), label: `backup ${b.id.slice(0, 8)}` }, { rows });
+  return withPlainSnapshot(b, (snapshot) => engine.diff!({ live: true, label: 'now' }, { snapshot, label: `backup ${b.id.slice(0, 8)}` }, { rows }));
 }
 
 /** The engine of a backup's database, when it can tell what changed; a usage error when it cannot. */

@@ -131,7 +131,7 @@ export async function guard(
     // killed from here on shows as interrupted.
     await ctx.log.append(record);
     try {
-      await takeVerifiedBackups(engines, ctx.store, { kind: backupKind, reason: req.reason, runId, check: ctx.config.check, waitMs: req.waitMs }, emit, backups);
+      await takeVerifiedBackups(engines, ctx.store, { kind: backupKind, reason: req.reason, runId, check: ctx.config.check, compress: ctx.config.compress, waitMs: req.waitMs }, emit, backups);
     } catch (err) {
       await abort(err);
     }

@@ -7,6 +7,7 @@ import { sha256File } from '../files/sha256.js';
 import type { BackupRef } from '../oplog/run-record.js';
 import { filesOf, type Backup } from '../store/manifest.js';
 import { engineForBackup } from './context.js';
+import { withPlainSnapshot } from './plain-snapshot.js';
 
 export interface Recheck {
   present: boolean;
@@ -36,7 +37,8 @@ export async function recheckBackup(backup: Backup | BackupRef, level: CheckLeve
   const serverCopy = 'file' in backup ? backup.serverCopy : undefined;
   const [hashes, check] = await Promise.all([
     Promise.all(files.map((f) => sha256File(f.path).catch((err: unknown) => err as Error))),
-    engine.verify({ files: files.map((f) => f.path), serverCopy }, level).then(
+    // A compressed backup is checked as a restore would use it: decompressed (into the store), then verified.
+    ('file' in backup ? withPlainSnapshot(backup, (s) => engine.verify({ files: s.files.map((f) => f.path), serverCopy }, level)) : engine.verify({ files: files.map((f) => f.path), serverCopy }, level)).then(
       () => undefined,
       (err: unknown) => describeCause(err),
     ),

@@ -1,13 +1,15 @@
 // Take one verified backup: snapshot → fsync → sha256 and integrity check side by side → publish.
 import { promises as fs, statSync } from 'node:fs';
 import type { CheckLevel } from '../config.js';
-import type { Engine } from '../engines/engine.js';
+import type { BackupTarget, Engine } from '../engines/engine.js';
+import { compressFile, SUFFIX, type Compression } from '../files/compression.js';
+import { fsyncPath } from '../files/durable.js';
 import { EngineError } from '../engines/engine-errors.js';
 import type { EventSink } from './events.js';
 import { describeCause, errnoOf, SafeRunError } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
-import type { Backup, BackupKind } from '../store/manifest.js';
+import type { Backup, BackupFile, BackupKind } from '../store/manifest.js';
 import { VERSION } from '../version.js';
 
 export interface BackupRequest {
@@ -15,6 +17,8 @@ export interface BackupRequest {
   reason?: string;
   runId?: string;
   check: CheckLevel;
+  /** Store the files compressed, once verified (only for engines with `capabilities.compressFiles`). */
+  compress?: Compression | false;
   /** How long to wait for a writer that holds the database (--wait), in ms. */
   waitMs?: number;
   /** Called once when the snapshot waits for such a writer. */
@@ -47,6 +51,9 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
         throw backupError(engine, err, 'verify', store.root);
       }),
     ]);
+    const stored = req.compress && engine.capabilities.compressFiles ? await compressAll(files, pending.target, req.compress).catch((err) => {
+      throw backupError(engine, err, 'compress', store.root);
+    }) : files;
     return await pending.publish({
       database: engine.name,
       engine: engine.kind,
@@ -56,7 +63,7 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
       runId: req.runId,
       createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      files,
+      files: stored,
       ...(output.serverCopy ? { serverCopy: output.serverCopy } : {}),
       facts,
       safeRunVersion: VERSION,
@@ -65,6 +72,23 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     await pending.abort().catch(() => undefined);
     throw err instanceof SafeRunError ? err : backupError(engine, err, 'publish', store.root);
   }
+}
+
+/**
+ * Replace each verified file by its compressed form. The check ran on the file as written; the stored
+ * bytes' sha256 is taken from the compressed file read back after fsync, the content's is kept to check
+ * each decompression against.
+ */
+async function compressAll(files: BackupFile[], target: BackupTarget, how: Compression): Promise<BackupFile[]> {
+  const out: BackupFile[] = [];
+  for (const f of files) {
+    const name = f.name + SUFFIX[how];
+    await compressFile(target.file(f.name), target.file(name), how);
+    await fsyncPath(target.file(name));
+    out.push({ name, sha256: await sha256File(target.file(name)), size: (await fs.stat(target.file(name))).size, compression: how, content: { size: f.size, sha256: f.sha256 } });
+    await fs.rm(target.file(f.name));
+  }
+  return out;
 }
 
 /**
@@ -129,7 +153,7 @@ function backupError(engine: Engine, err: unknown, step: string, storeRoot: stri
   } else {
     hint = 'run again with --debug for details';
   }
-  if (step === 'store' || step === 'publish') {
+  if (step === 'store' || step === 'publish' || step === 'compress') {
     const unwritable = code === 'ENOENT' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
     return new SafeRunError('backup', `cannot write the backup of ${engine.name} to ${storeRoot}: ${unwritable && code === 'ENOENT' ? 'not writable' : why}`, {
       stage: 'backup',

@@ -4,6 +4,7 @@
 import type { CheckLevel } from '../config.js';
 import type { DatabaseDiff } from './diff-types.js';
 import type { LockHolder } from '../lock/file-lock.js';
+import type { Compression } from '../files/compression.js';
 
 /** What a verified snapshot says about itself; stored in the backup's manifest. */
 export interface SnapshotFacts {
@@ -35,6 +36,13 @@ export interface EngineCapabilities {
    * default (sized for SQLite's page-by-page diff). An engine that must read every row sets less.
    */
   compactDiffMaxBytes?: number;
+
+  /**
+   * Its files may be stored compressed (`compress` in the config): the core compresses them after they
+   * are verified, and the engine's stageRestore decompresses them (files/compression); verify, diff and
+   * openExport are given decompressed copies. PostgreSQL's dumps are compressed by its own tool.
+   */
+  compressFiles: boolean;
 }
 
 /** A copy of the database that lives on its server rather than in the store (a cloned database). */
@@ -65,8 +73,11 @@ export interface SnapshotOutput {
 
 /** A stored backup as an engine reads it back. */
 export interface StoredSnapshot {
-  /** Its files with the sha256 each must still have, the main one first. */
-  files: Array<{ path: string; sha256: string; size: number }>;
+  /**
+   * Its files with the sha256 each must still have, the main one first. A compressed one (only for an
+   * engine with `capabilities.compressFiles`) also has the size and sha256 of its content.
+   */
+  files: Array<{ path: string; sha256: string; size: number; compression?: Compression; content?: { size: number; sha256: string } }>;
   serverCopy?: ServerCopy;
   /** The facts recorded when it was taken (row counts to compare with). */
   facts?: SnapshotFacts;
@@ -104,6 +115,26 @@ export interface StagedRestore {
   swap(opts?: { waitMs?: number; force?: boolean }): Promise<{ method: string; heldBy: string[]; replacedLink?: string }>;
   /** Remove the staged copy without touching the live database. Safe to call twice. */
   discard(): Promise<void>;
+}
+
+/** One table of a snapshot opened for export: its columns, and its rows streamed in table order. */
+export interface ExportTable {
+  name: string;
+  /** Column names and declared types ("" when none), in the table's order. */
+  columns: Array<{ name: string; type: string }>;
+  /**
+   * The rows one at a time, each value as the engine holds it: null, string, number, bigint (integers,
+   * exact beyond 2^53) or Buffer (binary). Never all in memory at once: exports run on large databases.
+   */
+  rows(): Iterable<unknown[]>;
+}
+
+/** A stored snapshot opened read-only for export. `close` releases it; safe to call twice. */
+export interface SnapshotExport {
+  /** The statements that recreate the schema (tables, indexes, views, triggers), in order. */
+  schema: string[];
+  tables: ExportTable[];
+  close(): Promise<void>;
 }
 
 /** The lock one safe-run holds on a database for the length of an operation. */
@@ -225,6 +256,12 @@ export interface Engine {
   prepareRestore(): Promise<void>;
 
   diff?(before: DiffSide, after: DiffSide, opts?: DiffOptions): Promise<DatabaseDiff>;
+
+  /**
+   * Open a stored snapshot read-only to export its tables (`safe-run export`). Its files' checksums are
+   * the caller's business, checked before. Absent for an engine that cannot export yet.
+   */
+  openExport?(snapshot: StoredSnapshot): Promise<SnapshotExport>;
 
   /**
    * Drop a server-side copy that belonged to a backup being removed (retention). Present when

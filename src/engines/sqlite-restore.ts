@@ -5,6 +5,7 @@ import type { CheckLevel } from '../config.js';
 import { describeCause } from '../errors.js';
 import { fsyncPath, tempName } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
+import { decompressFile, type Compression } from '../files/compression.js';
 import type { KeptDatabase, SnapshotFacts, StagedRestore } from './engine.js';
 import { checksumMismatch, RestorePlaceError } from './engine-errors.js';
 import { SNAPSHOT_FILE } from './sqlite.js';
@@ -19,6 +20,9 @@ export interface StageRequest {
   sha256: string;
   level: CheckLevel;
   keepOldAt?: string;
+  /** The backup file is stored compressed: decompressed into the staged copy after its stored sha256 matched. */
+  compression?: Compression;
+  storedSha256?: string;
   /** How long keeping the old database waits for a writer that holds it (default 30 s). */
   waitMs?: number;
 }
@@ -50,8 +54,15 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     for (const suffix of ['', ...SIDE_FILES]) await fs.rm(`${staged}${suffix}`, { force: true });
   };
   try {
+    if (req.compression && req.storedSha256) {
+      // The stored (compressed) bytes first: a damaged file is refused by its checksum, before zstd
+      // reports it as a broken frame.
+      const stored = await sha256File(req.backupFile);
+      if (stored !== req.storedSha256) throw checksumMismatch(req.storedSha256, stored);
+    }
     await (async () => {
-      await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
+      if (req.compression) await decompressFile(req.backupFile, staged, req.compression);
+      else await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
       // The restored file keeps the live file's owner and mode, not the backup's 0600.
       if (live) {
         await fs.chmod(staged, live.mode & 0o7777);

@@ -8,7 +8,7 @@ import type { CheckLevel } from '../config.js';
 import { fsyncPath } from '../files/durable.js';
 import { lockFileBeside, removeLeftoversBeside } from './beside-database.js';
 import type { DatabaseDiff } from './diff-types.js';
-import type { BackupTarget, DiffOptions, DiffSide, Engine, LiveCheck, ServerCopy, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, LiveCheck, ServerCopy, SnapshotExport, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
 import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
 import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
@@ -27,7 +27,7 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
-  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false };
+  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false, compressFiles: true };
   readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(
@@ -154,6 +154,12 @@ export class SqliteEngine implements Engine {
     return diffDatabase(this.name, b, a, { rows: opts.rows, pageLevel: pageLevelWorks(b.file, a.file) ? undefined : false });
   }
 
+  /** The export's reader (./sqlite/export-tables), loaded only when asked for. */
+  async openExport(snapshot: StoredSnapshot): Promise<SnapshotExport> {
+    const { openSqliteExport } = await import('./sqlite/export-tables.js');
+    return openSqliteExport(snapshot.files[0]!.path);
+  }
+
   async checkLive(): Promise<LiveCheck> {
     return checkSqliteLive(this.location);
   }
@@ -165,7 +171,16 @@ export class SqliteEngine implements Engine {
 
   async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget, opts: { waitMs?: number } = {}): Promise<StagedRestore> {
     const main = snapshot.files[0]!;
-    return stageSqliteRestore(this, { backupFile: main.path, sha256: main.sha256, level, keepOldAt: keepOld?.file(SNAPSHOT_FILE), waitMs: opts.waitMs });
+    // A compressed file is decompressed straight into the staged copy, whose sha256 must then be the
+    // content's; the stored bytes are checked against theirs first.
+    return stageSqliteRestore(this, {
+      backupFile: main.path,
+      sha256: main.content?.sha256 ?? main.sha256,
+      ...(main.compression ? { compression: main.compression, storedSha256: main.sha256 } : {}),
+      level,
+      keepOldAt: keepOld?.file(SNAPSHOT_FILE),
+      waitMs: opts.waitMs,
+    });
   }
 }
 

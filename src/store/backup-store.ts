@@ -81,7 +81,7 @@ export class BackupStore {
     const seal = async ({ files, ...fields }: ManifestFields) => {
       const main = files[0];
       if (!main) throw new Error('a backup needs at least one file');
-      sealed = { format: 1, id, file: main.name, size: main.size, sha256: main.sha256, ...(files.length > 1 ? { files } : {}), ...fields };
+      sealed = { format: 1, id, file: main.name, size: main.size, sha256: main.sha256, ...(files.length > 1 || files.some((f) => f.compression) ? { files } : {}), ...fields };
       await writeFileAtomic(path.join(tmpDir, MANIFEST), JSON.stringify(sealed, null, 2) + '\n');
       await fsyncDir(tmpDir);
     };
@@ -229,6 +229,17 @@ export class BackupStore {
       }
     }
   }
+}
+
+/**
+ * A private scratch directory beside a stored backup (decompressing it to check, diff or export), held
+ * by a writer lock like a backup being written, so that no clean-up removes it while it is in use; a
+ * killed process's scratch is removed by the next clean-up of that database. `remove` is safe twice.
+ */
+export async function scratchBeside(backup: Backup): Promise<{ file(name: string): string; remove(): Promise<void> }> {
+  const root = path.dirname(path.dirname(path.dirname(backup.path)));
+  const pending = await new BackupStore(root).reserve(backup.database);
+  return { file: (name) => pending.target.file(name), remove: () => pending.abort() };
 }
 
 /** A backup being removed: `.<id>.doomed-<pid>-<rand>`, hidden from the listing like a temp dir. */

@@ -1,6 +1,7 @@
 // The manifest that describes one backup, and the public (JSON) view of a backup.
 import path from 'node:path';
 import type { ServerCopy, SnapshotFacts, StoredSnapshot } from '../engines/engine.js';
+import type { Compression } from '../files/compression.js';
 
 /** The name of the file that describes a backup, in its directory. */
 export const MANIFEST = 'manifest.json';
@@ -38,8 +39,13 @@ export interface BackupManifest {
 
 export interface BackupFile {
   name: string;
+  /** Size and sha256 of the bytes stored (the compressed bytes, for a compressed file). */
   size: number;
   sha256: string;
+  /** How the file is compressed in the store; absent: stored as the engine wrote it. */
+  compression?: Compression;
+  /** Size and sha256 of the file as the engine wrote it, before compression (checked on decompression). */
+  content?: { size: number; sha256: string };
 }
 
 /** Every file of a backup, the main one first. */
@@ -47,10 +53,19 @@ export function filesOf(m: BackupManifest): BackupFile[] {
   return m.files ?? [{ name: m.file, size: m.size, sha256: m.sha256 }];
 }
 
+/** Whether any file of the backup is stored compressed (then it is read through files/compression). */
+export function isCompressed(m: BackupManifest): boolean {
+  return filesOf(m).some((f) => f.compression !== undefined);
+}
+
 /** A stored backup as its engine reads it back: absolute paths with the sha256 each must have. */
 export function storedSnapshot(b: Backup): StoredSnapshot {
   const dir = path.dirname(b.path);
-  return { files: filesOf(b).map((f) => ({ path: path.join(dir, f.name), sha256: f.sha256, size: f.size })), serverCopy: b.serverCopy, facts: b.facts };
+  return {
+    files: filesOf(b).map((f) => ({ path: path.join(dir, f.name), sha256: f.sha256, size: f.size, ...(f.compression ? { compression: f.compression, content: f.content } : {}) })),
+    serverCopy: b.serverCopy,
+    facts: b.facts,
+  };
 }
 
 /** The sum of a backup's file sizes (what it takes in the store). */

@@ -22,7 +22,7 @@ export class DuckdbEngine implements Engine {
   readonly kind = 'duckdb';
   // The diff reads every row of both sides (no pages to compare): ~15 s for 167 MB on a loaded 2-core
   // machine, so after a run it is only computed for files up to 32 MB.
-  readonly capabilities = { diff: true, restoreWhileOpen: false, serverSideClone: false, compactDiffMaxBytes: 32 * 1024 * 1024 };
+  readonly capabilities = { diff: true, restoreWhileOpen: false, serverSideClone: false, compressFiles: false, compactDiffMaxBytes: 32 * 1024 * 1024 };
   readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(

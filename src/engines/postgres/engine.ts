@@ -74,7 +74,7 @@ const STRATEGIES = new Set(['auto', 'clone', 'dump']);
 
 export class PostgresEngine implements Engine {
   readonly kind = 'postgres';
-  readonly capabilities = { diff: true, restoreWhileOpen: false, serverSideClone: true };
+  readonly capabilities = { diff: true, restoreWhileOpen: false, serverSideClone: true, compressFiles: false };
   readonly missing = { what: 'database on the server (it does not exist)', hint: 'check the database name in the URL (psql -l lists them); safe-run never creates a database' };
   readonly location: string;
   readonly lockKey: string;
