@@ -1,0 +1,255 @@
+// The MariaDB/MySQL engine: the building blocks of this folder behind the Engine interface.
+//
+// A backup is either a shadow copy on the server (strategy `shadow`: every table copied into a hidden
+// schema `safe_run_<backup id>`, described by `shadow.json` with its counts, checksums and the views,
+// routines, triggers and events as definitions) or a mariadb-dump file beside `dump.json` with the row
+// counts of the dump's own snapshot (strategy `dump`). `auto` makes a shadow copy when every table is
+// InnoDB (and the user may create schemas), else a dump. A restore prepares a schema beside the live
+// one (a copy of the shadow, or the dump loaded), checks its counts, then one RENAME TABLE swaps it in
+// and keeps the replaced tables in a schema `safe_run_old_…`: the safety backup.
+import { promises as fs } from 'node:fs';
+import type { CheckLevel } from '../../config.js';
+import { SafeRunError } from '../../errors.js';
+import { sha256File } from '../../files/sha256.js';
+import type { BackupTarget, Engine, EngineLock, EngineLockOptions, KeptDatabase, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from '../engine.js';
+import { checksumMismatch, CheckFailedError, EngineError } from '../engine-errors.js';
+import { connectMy, ident, rowsOf, withServer, type MyConn } from './connect.js';
+import { checkScan, dumpDatabase, loadDump } from './dump.js';
+import { scanDump } from './dump-file.js';
+import { removeLeftovers } from './leftovers.js';
+import { lockDatabase } from './lock.js';
+import { dropObjects, readObjects, type SchemaObject } from './objects.js';
+import { dropOwned, markKept, replacedName, schemaExists, shadowName, stageName } from './owned-schema.js';
+import { checksumOf, copySchema, countDifferences, countTables, shadowUnsupported, type TableCount } from './shadow.js';
+import { describeClient, swapTables } from './swap.js';
+import type { ParsedMyUrl, MyTarget } from './url.js';
+
+const SHADOW_FILE = 'shadow.json';
+const DUMP_FILE = 'dump.sql';
+const DUMP_FACTS = 'dump.json';
+
+interface ShadowFacts {
+  strategy: 'shadow';
+  schema: string;
+  tables: TableCount[];
+  objects: SchemaObject[];
+}
+interface DumpFacts {
+  strategy: 'dump';
+  tables: TableCount[];
+  fellBackBecause?: string;
+}
+type Described = ShadowFacts | DumpFacts;
+
+const STRATEGIES = new Set(['auto', 'shadow', 'dump']);
+const ALL_OBJECTS: Array<SchemaObject['kind']> = ['view', 'procedure', 'function', 'trigger', 'event'];
+
+export class MariaDbEngine implements Engine {
+  readonly kind = 'mariadb';
+  readonly capabilities = { diff: false, restoreWhileOpen: false, serverSideClone: true };
+  readonly missing = { what: 'database on the server (it does not exist)', hint: 'check the database name in the URL (mariadb -e "SHOW DATABASES" lists them); safe-run never creates a database' };
+  readonly location: string;
+  readonly lockKey: string;
+  private readonly t: MyTarget;
+  private readonly strategy: string;
+
+  constructor(
+    readonly name: string,
+    parsed: ParsedMyUrl,
+    options: Record<string, unknown> = {},
+  ) {
+    const strategy = options.strategy ?? 'auto';
+    if (typeof strategy !== 'string' || !STRATEGIES.has(strategy)) {
+      throw new SafeRunError('config', `database "${name}": unknown strategy "${String(strategy)}"`, { stage: 'config', database: name, hint: 'use "auto" (a shadow copy when possible, else a dump), "shadow" or "dump"' });
+    }
+    this.strategy = strategy;
+    this.t = parsed.target;
+    this.location = parsed.location;
+    this.lockKey = parsed.location;
+  }
+
+  async prepareRestore(): Promise<void> {}
+
+  async exists(): Promise<boolean> {
+    return withServer(this.t, (c) => schemaExists(c, this.t.database));
+  }
+
+  async size(): Promise<number> {
+    return withServer(this.t, async (c) => Number((await rowsOf<{ s: string | null }>(c, 'SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS s FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [this.t.database]))[0]?.s ?? 0));
+  }
+
+  async lock(opts: EngineLockOptions): Promise<EngineLock> {
+    try {
+      return await lockDatabase(this.t, { waitMs: 0 });
+    } catch (err) {
+      if (!(err instanceof SafeRunError) || err.kind !== 'locked' || opts.waitMs === 0) throw err;
+      opts.onWait?.(undefined);
+      return lockDatabase(this.t, { waitMs: opts.waitMs });
+    }
+  }
+
+  async snapshot(target: BackupTarget): Promise<SnapshotOutput> {
+    let fellBackBecause: string | undefined;
+    if (this.strategy !== 'dump') {
+      const c = await connectMy(this.t, { database: null, stage: 'snapshot' });
+      const schema = shadowName(target.id);
+      try {
+        const unsupported = await shadowUnsupported(c, this.t.database);
+        if (unsupported && this.strategy === 'shadow') throw new EngineError('unsupported', `no shadow copy possible: ${unsupported}`, { hint: 'use the dump strategy for this database' });
+        if (unsupported) fellBackBecause = unsupported;
+        else {
+          const copy = await copySchema(c, this.t.database, schema, { note: `backup ${target.id} of ${this.t.database}`, checksums: true });
+          await markKept(c, schema, `backup ${target.id} of "${this.t.database}"`);
+          const size = await schemaSize(c, schema);
+          await writePrivate(target.file(SHADOW_FILE), { strategy: 'shadow', schema, tables: copy.tables, objects: copy.objects } satisfies ShadowFacts);
+          return { files: [SHADOW_FILE], serverCopy: { name: schema, size } };
+        }
+      } catch (err) {
+        await dropOwned(c, schema).catch(() => undefined);
+        const errno = (err as { errno?: number }).errno;
+        // Not allowed to create a schema: fall back to a dump, as PostgreSQL does without CREATEDB.
+        if (this.strategy !== 'auto' || (errno !== 1044 && errno !== 1142)) throw err;
+        fellBackBecause = 'not allowed to create a schema';
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    }
+    const scan = await dumpDatabase(this.t, target.file(DUMP_FILE));
+    await writePrivate(target.file(DUMP_FACTS), { strategy: 'dump', tables: scan.tables, ...(fellBackBecause ? { fellBackBecause } : {}) } satisfies DumpFacts);
+    return { files: [DUMP_FILE, DUMP_FACTS] };
+  }
+
+  async verify(snapshot: { files: string[]; serverCopy?: ServerCopy }, level: CheckLevel): Promise<SnapshotFacts> {
+    const d = await readFacts(snapshot.files);
+    if (d.strategy === 'shadow') {
+      await withServer(this.t, async (c) => {
+        if (!(await schemaExists(c, d.schema))) throw new EngineError('missing', `the shadow copy ${d.schema} is not on the server`, { hint: 'it was dropped outside safe-run; pick another backup with: safe-run list' });
+        const counts = await countTables(c, d.schema);
+        for (const t of counts) t.checksum = d.tables.find((x) => x.table === t.table)?.checksum != null ? await checksumOf(c, d.schema, t.table) : null;
+        const differences = countDifferences(counts, d.tables);
+        if (differences.length > 0) throw new CheckFailedError(differences.join('; '), 'the shadow copy changed since it was taken; pick another backup');
+      }, { stage: 'verify' });
+      return factsOf('shadow', d.tables, level, 'ok: row counts and checksums match the snapshot');
+    }
+    const scan = await scanDump(snapshot.files[0]!);
+    checkScan(scan);
+    const differences = countDifferences(scan.tables, d.tables);
+    if (differences.length > 0) throw new CheckFailedError(differences.join('; '), 'the dump is not the one that was taken; pick another backup');
+    if (level === 'full') {
+      await withServer(this.t, async (c) => {
+        const scratch = stageName();
+        try {
+          await loadDump(this.t, c, snapshot.files[0]!, scratch, d.tables, `scratch load to verify a backup of ${this.t.database}`);
+        } finally {
+          await dropOwned(c, scratch).catch(() => undefined);
+        }
+      }, { stage: 'verify' });
+      return factsOf('dump', d.tables, level, 'ok: loaded into a scratch schema, row counts match the dump', d.fellBackBecause);
+    }
+    return factsOf('dump', d.tables, level, 'ok: header, completion line and row counts', d.fellBackBecause);
+  }
+
+  async stageRestore(snapshot: StoredSnapshot, level: CheckLevel, keepOld?: BackupTarget): Promise<StagedRestore> {
+    for (const f of snapshot.files) {
+      const actual = await sha256File(f.path);
+      if (actual !== f.sha256) throw checksumMismatch(f.sha256, actual);
+    }
+    const paths = snapshot.files.map((f) => f.path);
+    // A dump is checked by loading it (the stage itself is the full check); a shadow copy by its checksums.
+    const facts = await this.verify({ files: paths, serverCopy: snapshot.serverCopy }, 'quick');
+    const d = await readFacts(paths);
+    const c = await connectMy(this.t, { database: null, kind: 'restore', stage: 'stage' });
+    const stage = stageName();
+    try {
+      let objects: SchemaObject[];
+      if (d.strategy === 'shadow') {
+        await copySchema(c, d.schema, stage, { note: `restore of ${d.schema} into ${this.t.database}`, checksums: false });
+        objects = d.objects;
+      } else {
+        await loadDump(this.t, c, paths[0]!, stage, d.tables, `restore into ${this.t.database}`);
+        objects = await readObjects(c, stage);
+        // Triggers would block the cross-schema rename; the others are created again in the live schema.
+        await dropObjects(c, stage, objects, ALL_OBJECTS);
+      }
+      const old = keepOld && (await schemaExists(c, this.t.database)) ? await this.keepOld(c, keepOld, level) : undefined;
+      return this.staged(c, { ...facts, check: { level, result: `${facts.check.result}; staged and counted` } }, stage, objects, old);
+    } catch (err) {
+      await dropOwned(c, stage).catch(() => undefined);
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async removeLeftovers(): Promise<string[]> {
+    return removeLeftovers(this.t);
+  }
+
+  /** Drop a backup's shadow copy (a backup being pruned). */
+  async dropServerCopy(copy: ServerCopy): Promise<void> {
+    await withServer(this.t, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(copy.name)}`));
+  }
+
+  /** Describe the live tables as they are now; the swap will rename them into a schema named here. */
+  private async keepOld(c: MyConn, keep: BackupTarget, level: CheckLevel): Promise<KeptDatabase> {
+    const schema = replacedName();
+    const tables = await countTables(c, this.t.database);
+    const objects = await readObjects(c, this.t.database);
+    await writePrivate(keep.file(SHADOW_FILE), { strategy: 'shadow', schema, tables, objects } satisfies ShadowFacts);
+    const output = { files: [SHADOW_FILE], serverCopy: { name: schema } };
+    const hash = { sha256: await sha256File(keep.file(SHADOW_FILE)), size: (await fs.stat(keep.file(SHADOW_FILE))).size };
+    return { how: 'rename', output, hashes: [hash], facts: factsOf('shadow', tables, level, 'ok: the tables themselves, renamed aside'), verified: true };
+  }
+
+  private staged(c: MyConn, facts: SnapshotFacts, stage: string, objects: SchemaObject[], old: KeptDatabase | undefined): StagedRestore {
+    let done = false;
+    const discard = async () => {
+      if (done) return;
+      done = true;
+      await dropOwned(c, stage).catch(() => undefined);
+      await c.end().catch(() => undefined);
+    };
+    const swap = async (opts: { waitMs?: number; force?: boolean } = {}) => {
+      try {
+        if (!(await schemaExists(c, this.t.database))) await c.query(`CREATE DATABASE ${ident(this.t.database)}`);
+        const keep = old?.output.serverCopy?.name ?? replacedName();
+        const r = await swapTables(c, { live: this.t.database, stage, keep, objects, force: opts.force, waitMs: opts.waitMs, location: this.location });
+        return { method: 'rename', heldBy: r.killed.map(describeClient) };
+      } finally {
+        await discard();
+      }
+    };
+    return { facts, old, swap, discard };
+  }
+}
+
+async function schemaSize(c: MyConn, schema: string): Promise<number> {
+  return Number((await rowsOf<{ s: string | null }>(c, 'SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS s FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [schema]))[0]?.s ?? 0);
+}
+
+function factsOf(strategy: string, tables: TableCount[], level: CheckLevel, result: string, fellBackBecause?: string): SnapshotFacts {
+  return {
+    strategy: fellBackBecause ? `${strategy} (shadow copy not possible: ${fellBackBecause})` : strategy,
+    tables: tables.map((t) => ({ name: t.table, rows: t.rows })),
+    check: { level, result },
+  };
+}
+
+async function readFacts(files: string[]): Promise<Described> {
+  const json = files.find((f) => f.endsWith(`/${SHADOW_FILE}`) || f.endsWith(`/${DUMP_FACTS}`));
+  if (!json) throw new EngineError('not-a-database', 'this backup has neither shadow.json nor dump.json', { hint: 'it was not taken by the MariaDB engine, or it is damaged' });
+  try {
+    return JSON.parse(await fs.readFile(json, 'utf8')) as Described;
+  } catch (err) {
+    throw new EngineError('check-failed', `cannot read ${json}: ${(err as Error).message}`, { hint: 'the backup is damaged; pick another backup with: safe-run list', cause: err });
+  }
+}
+
+async function writePrivate(file: string, value: unknown): Promise<void> {
+  await fs.writeFile(file, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  const fh = await fs.open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
