@@ -31,7 +31,7 @@ function optionValue(v: string): string {
  * [client] user, password, host and port. The user's own option files are still read before it.
  */
 export async function withDefaultsFile<T>(t: MyTarget, fn: (firstArgs: string[]) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'safe-run-my-'));
+  const dir = await mkdtemp(join(tmpdir(), 'safe-run-mycnf-'));
   liveDirs.add(dir);
   if (liveDirs.size === 1) {
     for (const s of SIGNALS) process.on(s, onSignal);
