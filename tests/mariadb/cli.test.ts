@@ -103,7 +103,7 @@ describe('a guarded run against MariaDB', () => {
     const bDir = mkdtempSync(path.join(os.tmpdir(), 'safe-run-my-cli-b-'));
     dirs.push(bDir);
     writeFileSync(path.join(bDir, 'safe-run.config.json'), JSON.stringify({ databases: [{ name: 'same', url: `${SERVER}/${a.db}` }], backupDir: 'elsewhere', logFile: 'other.json' }));
-    const first = spawn(process.execPath, [BIN, '--', 'sleep', '4'], { cwd: a.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const first = spawn(process.execPath, [BIN, '--', 'sleep', '6'], { cwd: a.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let firstErr = '';
     first.stderr.on('data', (d) => (firstErr += d));
     const done = new Promise((r) => first.on('close', r));
@@ -113,6 +113,10 @@ describe('a guarded run against MariaDB', () => {
       const second = await runCli(['--no-wait', '--', 'touch', 'ran'], { cwd: bDir });
       expect(second.code).toBe(125);
       expect(second.stderr).toMatch(/locked by another safe-run: safe-run on connection \d+ \(root@/);
+      // One that waits says who it waits for.
+      const waiting = await runCli(['--wait', '1', '--', 'touch', 'ran'], { cwd: bDir });
+      expect(waiting.code).toBe(125);
+      expect(waiting.stderr).toMatch(/is locked by safe-run on connection \d+ \(root@[^)]*\), held for \d+ s; waiting up to/);
     } finally {
       await done;
     }
@@ -160,6 +164,39 @@ describe('a guarded run against MariaDB', () => {
     } finally {
       await sql(null, `DROP USER IF EXISTS '${user}'@'%'`);
     }
+  });
+
+  it('falls back to a dump when a table is not InnoDB, and says why', async () => {
+    const p = await project();
+    await sql(p.db, 'CREATE TABLE legacy (id int PRIMARY KEY, v int) ENGINE=MyISAM; INSERT INTO legacy VALUES (1, 1)');
+    const run = await runCli(['--', ...p.client('UPDATE legacy SET v = 2; DELETE FROM accounts')], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/verified in .*dump[\s\S]*shadow copy not possible: table legacy uses MyISAM/);
+    const back = await runCli(['rollback', 'last', '--yes'], { cwd: p.dir });
+    expect(back.code, back.stderr).toBe(0);
+    expect(await sql(p.db, 'SELECT v FROM legacy')).toEqual([{ v: 1 }]);
+    expect((await sql<{ n: string }>(p.db, 'SELECT COUNT(*) AS n FROM accounts'))[0]!.n).toBe('500');
+  });
+
+  it('drops the half-made shadow copy a killed backup left, and never a kept one', async () => {
+    const p = await project('shadow');
+    await sql(p.db, 'CREATE TABLE filler (id int PRIMARY KEY, t varchar(64)) ENGINE=InnoDB; INSERT INTO filler SELECT seq, MD5(seq) FROM seq_1_to_400000');
+    const kept = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(kept.code, kept.stderr).toBe(0);
+    const partial = async () => (await sql<{ n: string; m: string }>(null, `SELECT SCHEMA_NAME AS n, SCHEMA_COMMENT AS m FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'safe\\_run\\_%' AND SCHEMA_COMMENT LIKE ?`, [`%${p.db}%`])).filter((s) => s.m.startsWith('safe-run: partial'));
+    const child = spawn(process.execPath, [BIN, 'backup'], { cwd: p.dir, stdio: 'ignore' });
+    for (let i = 0; i < 200 && (await partial()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await partial()).length).toBe(1);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const again = await runCli(['--', 'true'], { cwd: p.dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await partial()).toEqual([]);
+    const list = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; state: string }>;
+    const first = JSON.parse(kept.stdout)[0] as { id: string };
+    expect(list.find((b) => b.id === first.id)?.state).toBe('verified');
+    const restored = await runCli(['restore', first.id, '--yes'], { cwd: p.dir });
+    expect(restored.code, restored.stderr).toBe(0);
   });
 
   it('says in one line what is wrong with an unreachable server or a missing database, and runs nothing', async () => {

@@ -79,13 +79,12 @@ export class MariaDbEngine implements Engine {
   }
 
   async lock(opts: EngineLockOptions): Promise<EngineLock> {
-    try {
-      return await lockDatabase(this.t, { waitMs: 0 });
-    } catch (err) {
-      if (!(err instanceof SafeRunError) || err.kind !== 'locked' || opts.waitMs === 0) throw err;
-      opts.onWait?.(undefined);
-      return lockDatabase(this.t, { waitMs: opts.waitMs });
-    }
+    // Held on the server itself, so two machines (or two stores) guarding one database exclude each other.
+    // The holder is a connection, not a local process: it is described by its connection id and address.
+    return lockDatabase(this.t, {
+      waitMs: opts.waitMs,
+      onWait: (holder) => opts.onWait?.(holder ? { pid: 0, host: '', startedAt: '', purpose: holder } : undefined),
+    });
   }
 
   async snapshot(target: BackupTarget): Promise<SnapshotOutput> {

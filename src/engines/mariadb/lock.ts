@@ -37,7 +37,7 @@ export async function describeHolder(c: MyConn, name: string): Promise<string | 
  * Take the lock for `t`'s database and hold it until `release()`. With `waitMs` > 0 retry for that long;
  * when taken by someone else reject with a `locked` SafeRunError naming the holder's connection.
  */
-export async function lockDatabase(t: MyTarget, opts: { waitMs?: number; onWait?: () => void } = {}): Promise<{ release(): Promise<void> }> {
+export async function lockDatabase(t: MyTarget, opts: { waitMs?: number; onWait?: (holder: string | undefined) => void } = {}): Promise<{ release(): Promise<void> }> {
   const c = await connectMy(t, { database: null, kind: 'locked', stage: 'lock' });
   try {
     const name = await databaseLockName(c, t.database);
@@ -52,7 +52,7 @@ export async function lockDatabase(t: MyTarget, opts: { waitMs?: number; onWait?
           hint: 'wait for that run to finish (or pass a wait time); the lock is freed when its connection ends',
         });
       }
-      if (!waited) opts.onWait?.();
+      if (!waited) opts.onWait?.(await describeHolder(c, name));
       waited = true;
       await new Promise((r) => setTimeout(r, 200));
     }
