@@ -71,8 +71,22 @@ describe('a guarded run against MariaDB', () => {
       // The replaced tables are kept as a backup on the server, listed with it.
       const list = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as Array<{ serverCopy?: { name: string } }>;
       expect(list.some((b) => /^safe_run_old_/.test(b.serverCopy?.name ?? ''))).toBe(true);
-      const diff = await runCli(['diff', 'last'], { cwd: p.dir });
-      expect(diff.stderr).toMatch(/cannot compare mariadb/);
+    });
+  }
+
+  for (const strategy of ['shadow', 'dump'] as const) {
+    it(`diffs rows by primary key byte for byte, not by collation (${strategy})`, async () => {
+      const p = await project(strategy);
+      await sql(p.db, "CREATE TABLE words (w varchar(20) COLLATE utf8mb4_general_ci PRIMARY KEY, n int); INSERT INTO words VALUES ('abc', 1), ('keep', 2), ('pad', 3)");
+      const run = await runCli(['--', ...p.client("UPDATE words SET w = 'ABC' WHERE w = 'abc'; UPDATE words SET w = 'pad ' WHERE n = 3; DELETE FROM accounts WHERE id > 490; DROP VIEW rich")], { cwd: p.dir });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/changed\s+bank: accounts −10 \(of 500\)/);
+      const diff = JSON.parse((await runCli(['diff', 'last', '--json'], { cwd: p.dir })).stdout) as { diffs: Array<{ schema: Array<{ name: string; change: string }>; tables: Array<{ name: string; inserted: number; deleted: number; updated: number }> }> };
+      const d = diff.diffs[0]!;
+      // 'abc' → 'ABC' is a new key byte for byte (one deleted, one inserted); 'pad' → 'pad ' likewise.
+      expect(d.tables.find((t) => t.name === 'words')).toMatchObject({ inserted: 2, deleted: 2, updated: 0 });
+      expect(d.tables.find((t) => t.name === 'accounts')).toMatchObject({ inserted: 0, deleted: 10, updated: 0 });
+      expect(d.schema).toContainEqual(expect.objectContaining({ name: 'rich', change: 'dropped' }));
     });
   }
 

@@ -11,7 +11,8 @@ import { promises as fs } from 'node:fs';
 import type { CheckLevel } from '../../config.js';
 import { SafeRunError } from '../../errors.js';
 import { sha256File } from '../../files/sha256.js';
-import type { BackupTarget, Engine, EngineLock, EngineLockOptions, KeptDatabase, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from '../engine.js';
+import type { DatabaseDiff } from '../../diff/diff-types.js';
+import type { BackupTarget, DiffOptions, DiffSide, Engine, EngineLock, EngineLockOptions, KeptDatabase, ServerCopy, SnapshotFacts, SnapshotOutput, StagedRestore, StoredSnapshot } from '../engine.js';
 import { checksumMismatch, CheckFailedError, EngineError } from '../engine-errors.js';
 import { connectMy, ident, rowsOf, withServer, type MyConn } from './connect.js';
 import { checkScan, dumpDatabase, loadDump } from './dump.js';
@@ -22,6 +23,7 @@ import { dropObjects, readObjects, type SchemaObject } from './objects.js';
 import { dropOwned, markKept, replacedName, schemaExists, shadowName, stageName } from './owned-schema.js';
 import { checksumOf, copySchema, countDifferences, countTables, shadowUnsupported, type TableCount } from './shadow.js';
 import { describeClient, swapTables } from './swap.js';
+import { diffSchemas } from './diff.js';
 import type { ParsedMyUrl, MyTarget } from './url.js';
 
 const SHADOW_FILE = 'shadow.json';
@@ -46,7 +48,7 @@ const ALL_OBJECTS: Array<SchemaObject['kind']> = ['view', 'procedure', 'function
 
 export class MariaDbEngine implements Engine {
   readonly kind = 'mariadb';
-  readonly capabilities = { diff: false, restoreWhileOpen: false, serverSideClone: true };
+  readonly capabilities = { diff: true, restoreWhileOpen: false, serverSideClone: true };
   readonly missing = { what: 'database on the server (it does not exist)', hint: 'check the database name in the URL (mariadb -e "SHOW DATABASES" lists them); safe-run never creates a database' };
   readonly location: string;
   readonly lockKey: string;
@@ -181,6 +183,29 @@ export class MariaDbEngine implements Engine {
 
   async removeLeftovers(): Promise<string[]> {
     return removeLeftovers(this.t);
+  }
+
+  async diff(before: DiffSide, after: DiffSide, opts: DiffOptions = {}): Promise<DatabaseDiff> {
+    return withServer(this.t, async (c) => {
+      const scratch: string[] = [];
+      try {
+        const sideOf = async (side: DiffSide): Promise<{ schema: string; objects?: SchemaObject[] }> => {
+          if ('live' in side) return { schema: this.t.database };
+          const paths = side.snapshot.files.map((f) => f.path);
+          const d = await readFacts(paths);
+          if (d.strategy === 'shadow') return { schema: d.schema, objects: d.objects };
+          // A dump is compared through a scratch schema it is loaded into (dropped afterwards).
+          const name = stageName();
+          scratch.push(name);
+          await loadDump(this.t, c, paths[0]!, name, d.tables, `scratch load for a diff of ${this.t.database}`);
+          return { schema: name };
+        };
+        const [a, b] = [await sideOf(before), await sideOf(after)];
+        return await diffSchemas(c, a.schema, b.schema, { name: this.name, before: before.label, after: after.label }, { samples: opts.rows ?? 0, objectsBefore: a.objects, objectsAfter: b.objects });
+      } finally {
+        for (const s of scratch) await dropOwned(c, s).catch(() => undefined);
+      }
+    }, { kind: 'usage', stage: 'diff' });
   }
 
   /** Drop a backup's shadow copy (a backup being pruned). */
