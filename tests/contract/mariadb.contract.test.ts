@@ -1,5 +1,7 @@
 // The engine contract for MariaDB, once per strategy, against the real server (each database is made
-// and dropped by the test). The dump fixture connects as a user with a password, made for it.
+// and dropped by the test). `auto` makes a shadow copy of an idle database and dumps one a writer is
+// connected to; `shadow` copies under the writer too. The dump fixture connects as a user with a
+// password, made for it.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -90,4 +92,5 @@ function fixture(strategy: 'auto' | 'shadow' | 'dump', withPassword: boolean) {
 }
 
 engineContract(fixture('auto', false));
+engineContract(fixture('shadow', false));
 engineContract(fixture('dump', true));

@@ -4,7 +4,7 @@
 // schema `safe_run_<backup id>`, described by `shadow.json` with its counts, checksums and the views,
 // routines, triggers and events as definitions) or a mariadb-dump file beside `dump.json` with the row
 // counts of the dump's own snapshot (strategy `dump`). `auto` makes a shadow copy when every table is
-// InnoDB (and the user may create schemas), else a dump. A restore prepares a schema beside the live
+// InnoDB, no other client is connected and the user may create schemas, else a dump. A restore prepares a schema beside the live
 // one (a copy of the shadow, or the dump loaded), checks its counts, then one RENAME TABLE swaps it in
 // and keeps the replaced tables in a schema `safe_run_old_…`: the safety backup.
 import { promises as fs } from 'node:fs';
@@ -22,7 +22,7 @@ import { lockDatabase } from './lock.js';
 import { dropObjects, readObjects, type SchemaObject } from './objects.js';
 import { dropOwned, markKept, replacedName, schemaExists, shadowName, stageName } from './owned-schema.js';
 import { checksumOf, copySchema, countDifferences, countTables, shadowUnsupported, type TableCount } from './shadow.js';
-import { describeClient, swapTables } from './swap.js';
+import { describeClient, otherClients, swapTables } from './swap.js';
 import { diffSchemas } from './diff.js';
 import type { ParsedMyUrl, MyTarget } from './url.js';
 
@@ -95,7 +95,11 @@ export class MariaDbEngine implements Engine {
       const c = await connectMy(this.t, { database: null, stage: 'snapshot' });
       const schema = shadowName(target.id);
       try {
-        const unsupported = await shadowUnsupported(c, this.t.database);
+        let unsupported = await shadowUnsupported(c, this.t.database);
+        // The copy share-locks every row it reads until it commits: writers would wait for it. With
+        // other clients connected, auto takes a dump, which never blocks them.
+        const clients = this.strategy === 'auto' && !unsupported ? await otherClients(c, this.t.database) : [];
+        if (clients.length > 0) unsupported = `${clients.length} other connection(s) use the database, and the copy would make their writes wait`;
         if (unsupported && this.strategy === 'shadow') throw new EngineError('unsupported', `no shadow copy possible: ${unsupported}`, { hint: 'use the dump strategy for this database' });
         if (unsupported) fellBackBecause = unsupported;
         else {
