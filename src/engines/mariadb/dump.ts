@@ -1,9 +1,13 @@
 // The dump strategy: mariadb-dump (or mysqldump) of one consistent snapshot into the backup target, and
 // loading a dump into a schema of its own (a scratch or staged restore) with the client.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EngineError } from '../engine-errors.js';
 import { myFailure, type MyConn } from './connect.js';
 import { runTool, toolPath, withDefaultsFile } from './defaults-file.js';
 import { scanDump, type DumpScan } from './dump-file.js';
+import { splitDump } from './dump-split.js';
 import { createOwned } from './owned-schema.js';
 import { countDifferences, countTables } from './shadow.js';
 import { locationOf, type MyTarget } from './url.js';
@@ -37,9 +41,29 @@ export function checkScan(scan: DumpScan): void {
  */
 export async function loadDump(t: MyTarget, c: MyConn, file: string, schema: string, expected: DumpScan['tables'], note: string): Promise<void> {
   await createOwned(c, schema, note);
-  await withDefaultsFile(t, (first) => runTool(toolPath('mariadb'), [...first, '--default-character-set=utf8mb4', '--', schema], { input: file })).catch((err) => {
+  const dir = await mkdtemp(join(tmpdir(), 'safe-run-mysplit-'));
+  try {
+    await chmod(dir, 0o700);
+    const parts = expected.length >= 2 ? await splitDump(file, dir) : undefined;
+    await withDefaultsFile(t, async (first) => {
+      const load = (input: string) => runTool(toolPath('mariadb'), [...first, '--default-character-set=utf8mb4', '--', schema], { input });
+      if (!parts) return load(file);
+      // Tables two at a time (the tail's views and routines need every table), each file removed once loaded.
+      const queue = [...parts.tables];
+      const worker = async () => {
+        for (let f = queue.shift(); f; f = queue.shift()) {
+          await load(f);
+          await rm(f, { force: true });
+        }
+      };
+      await Promise.all([worker(), worker()]);
+      await load(parts.tail);
+    });
+  } catch (err) {
     throw myFailure(err, { kind: 'restore', stage: 'load', database: locationOf(t), secrets: [t.password] }, 'loading the dump failed');
-  });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
   const differences = countDifferences(await countTables(c, schema), expected);
   if (differences.length > 0) throw new EngineError('check-failed', `the dump did not load whole: ${differences.join('; ')}`, { hint: 'pick another backup with: safe-run list' });
 }
