@@ -1,12 +1,13 @@
 // The dump strategy: mariadb-dump (or mysqldump) of one consistent snapshot into the backup target, and
 // loading a dump into a schema of its own (a scratch or staged restore) with the client.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineError } from '../engine-errors.js';
 import { myFailure, type MyConn } from './connect.js';
 import { runTool, toolPath, withDefaultsFile } from './defaults-file.js';
-import { scanDump, type DumpScan } from './dump-file.js';
+import { DumpScanner, type DumpScan } from './dump-file.js';
 import { splitDump } from './dump-split.js';
 import { createOwned } from './owned-schema.js';
 import { countDifferences, countTables } from './shadow.js';
@@ -19,18 +20,46 @@ import { locationOf, type MyTarget } from './url.js';
  * --skip-add-locks: a table whose DEFAULT is NEXT VALUE FOR a sequence would not reload otherwise.
  */
 export async function dumpDatabase(t: MyTarget, file: string): Promise<DumpScan> {
+  // The rows are counted as the dump streams past, on its way to the file: no second read of it.
+  const scanner = new DumpScanner();
   await withDefaultsFile(t, (first) =>
-    runTool(toolPath('mariadb-dump'), [...first, '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-add-locks', '--default-character-set=utf8mb4', '--', t.database], { output: file }),
+    teeTool(toolPath('mariadb-dump'), [...first, '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-add-locks', '--default-character-set=utf8mb4', '--', t.database], file, (chunk) => scanner.push(chunk)),
   ).catch((err) => {
     throw myFailure(err, { kind: 'backup', stage: 'dump', database: locationOf(t), secrets: [t.password] }, 'mariadb-dump failed');
   });
-  const scan = await scanDump(file);
+  const scan = scanner.result();
   checkScan(scan);
   return scan;
 }
 
+/** Run a tool whose stdout goes to `output` (0600, fsynced) and, chunk by chunk, to `onChunk`. */
+async function teeTool(tool: string, args: string[], output: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const fh = await open(output, 'wx', 0o600);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      let writing = Promise.resolve();
+      child.stderr!.on('data', (d) => (stderr += d));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        onChunk(chunk);
+        child.stdout!.pause();
+        writing = writing.then(() => fh.write(chunk)).then(() => void child.stdout!.resume());
+        writing.catch((err) => (child.kill(), reject(err)));
+      });
+      child.on('error', (err) => reject(Object.assign(new Error(`${tool}: ${err.message}`), { code: (err as { code?: string }).code })));
+      child.on('close', (code, signal) => {
+        void writing.then(() => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `${tool} exited with ${code ?? signal}`))), reject);
+      });
+    });
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reject a dump that lacks its header or its completion line. */
-export function checkScan(scan: DumpScan): void {
+export function checkScan(scan: Omit<DumpScan, 'tables'>): void {
   if (!scan.header) throw new EngineError('not-a-database', 'this is not a mariadb-dump file (no dump header)', { hint: 'it was not taken by safe-run, or it is damaged; pick another backup' });
   if (!scan.completed) throw new EngineError('check-failed', 'the dump is cut short (no "Dump completed" line at its end)', { hint: 'the dump did not finish; pick another backup with: safe-run list' });
 }
