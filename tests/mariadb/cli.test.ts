@@ -60,9 +60,18 @@ describe('a guarded run against MariaDB', () => {
       const run = await runCli(['--', ...p.client(RISKY)], { cwd: p.dir });
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toMatch(new RegExp(`verified in .*${strategy}`));
-      expect(await p.state()).not.toEqual(before);
+      const after = await p.state();
+      expect(after).not.toEqual(before);
       const back = await runCli(['rollback', 'last', '--yes'], { cwd: p.dir });
       expect(back.code, back.stderr).toBe(0);
+      expect(await p.state()).toEqual(before);
+      // The replaced tables are the safety backup: undoing the rollback brings the run's result back.
+      const undo = /undo this restore: safe-run -C \S+ rollback (\w+)/.exec(back.stdout + back.stderr)?.[1];
+      expect(undo).toBeDefined();
+      const redo = await runCli(['rollback', undo!, '--yes'], { cwd: p.dir });
+      expect(redo.code, redo.stderr).toBe(0);
+      expect(await p.state()).toEqual(after);
+      expect((await runCli(['rollback', 'last', '--yes'], { cwd: p.dir })).code).toBe(0);
       expect(await p.state()).toEqual(before);
       // The trigger works again, and the table the run created is gone from the live schema.
       await sql(p.db, 'UPDATE accounts SET balance = balance + 1 WHERE id = 1');
