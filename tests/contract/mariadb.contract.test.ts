@@ -24,7 +24,21 @@ afterAll(async () => {
   await sql(null, `DROP USER IF EXISTS '${USER}'@'%'`);
 });
 
+/**
+ * Wait until no other connection runs a statement on `db`: a client killed mid-swap leaves its last
+ * statement (one RENAME TABLE) running on the server, and information_schema lists a schema's tables
+ * while a rename is under way without waiting for it.
+ */
+async function settled(db: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const busy = await sql(null, `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query' AND (DB = ? OR INFO LIKE ?)`, [db, `%${db}%`]);
+    if (busy.length === 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 async function contentsOf(db: string): Promise<unknown> {
+  await settled(db);
   const columns = await sql<{ t: string; c: string }>(db, `SELECT TABLE_NAME AS t, GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE) ORDER BY ORDINAL_POSITION SEPARATOR ', ') AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? GROUP BY TABLE_NAME ORDER BY 1`, [db]);
   const tables: Record<string, string> = {};
   for (const { t } of columns) {
