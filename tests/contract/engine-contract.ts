@@ -150,9 +150,11 @@ export function engineContract(fixture: EngineFixture): void {
       const after = await db.contents();
       for (const delay of [30, 120, 250, 400]) {
         const child = spawn(process.execPath, [BIN, 'rollback', 'last', '--yes'], { cwd: db.dir, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+        // Listen before sleeping: a rollback that finishes within the delay has closed by the time of the kill.
+        const closed = new Promise((r) => child.on('close', r));
         await sleep(delay);
         child.kill('SIGKILL');
-        await new Promise((r) => child.on('close', r));
+        await closed;
         const now = await db.contents();
         expect([before, after]).toContainEqual(now);
         await db.assertIntact();

@@ -39,7 +39,8 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
     switch (event.type) {
       case 'lock-wait': {
         const h = event.holder;
-        const who = h ? `pid ${h.pid} (${h.purpose})` : 'another process';
+        // A server-side lock has no local pid (0): its purpose then describes the holder's connection.
+        const who = h ? (h.pid ? `pid ${h.pid} (${h.purpose})` : h.purpose) : 'another process';
         stream.write(`${label}  ${event.database} is locked by ${who}; waiting up to ${secondsText(event.waitMs)}\n`);
         break;
       }

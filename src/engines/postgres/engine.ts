@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import type pg from 'pg';
 import type { CheckLevel } from '../../config.js';
 import { SafeRunError } from '../../errors.js';
+import { writePrivateJson } from '../../files/private-json.js';
 import { sha256File } from '../../files/sha256.js';
 import type { DatabaseDiff } from '../diff-types.js';
 import type {
@@ -132,7 +133,7 @@ export class PostgresEngine implements Engine {
     const made = await backupDatabase(this.target, this.strategy, { backupId: target.id, dumpFile: target.file(DUMP_FILE) });
     if (made.strategy === 'clone') {
       const facts: CloneFacts = { strategy: 'clone', database: made.database, tables: made.tables, databaseProps: made.databaseProps };
-      await writePrivate(target.file(CLONE_FILE), facts);
+      await writePrivateJson(target.file(CLONE_FILE), facts);
       const size = await this.databaseSize(made.database).catch(() => undefined);
       return { files: [CLONE_FILE], serverCopy: { name: made.database, ...(size !== undefined ? { size } : {}) } };
     }
@@ -145,7 +146,7 @@ export class PostgresEngine implements Engine {
       serverVersion: made.serverVersion,
       ...(made.fellBackBecause ? { fellBackBecause: made.fellBackBecause } : {}),
     };
-    await writePrivate(target.file(DUMP_FACTS), facts);
+    await writePrivateJson(target.file(DUMP_FACTS), facts);
     return { files: [DUMP_FILE, DUMP_FACTS] };
   }
 
@@ -264,7 +265,7 @@ export class PostgresEngine implements Engine {
     if (inPlace) {
       const made = await dumpDatabase(this.target, keep.file(DUMP_FILE));
       const facts: DumpFacts = { strategy: 'dump', compression: made.compression, sha256: made.sha256, tables: made.tables, databaseProps: made.databaseProps, serverVersion: made.serverVersion };
-      await writePrivate(keep.file(DUMP_FACTS), facts);
+      await writePrivateJson(keep.file(DUMP_FACTS), facts);
       const output = { files: [DUMP_FILE, DUMP_FACTS] };
       return { how: 'copy', output, hashes: await hashesOf(keep, output.files), facts: factsOf('dump', made.tables, level, 'ok: dumped before the restore'), verified: true };
     }
@@ -280,7 +281,7 @@ export class PostgresEngine implements Engine {
     }
     const props = await import('./database-props.js').then((m) => m.readDatabaseProps(admin, this.target.database));
     const facts: CloneFacts = { strategy: 'clone', database: keptAs, tables, databaseProps: props };
-    await writePrivate(keep.file(CLONE_FILE), facts);
+    await writePrivateJson(keep.file(CLONE_FILE), facts);
     const output = { files: [CLONE_FILE], serverCopy: { name: keptAs } };
     return { how: 'rename', output, hashes: await hashesOf(keep, output.files), facts: factsOf('clone', tables, level, 'ok: the database itself, renamed aside'), verified: true };
   }
@@ -334,16 +335,6 @@ async function readFacts(files: string[]): Promise<CloneFacts | DumpFacts> {
     return JSON.parse(await fs.readFile(json, 'utf8')) as CloneFacts | DumpFacts;
   } catch (err) {
     throw new EngineError('check-failed', `cannot read ${json}: ${(err as Error).message}`, { hint: 'the backup is damaged; pick another backup with: safe-run list', cause: err });
-  }
-}
-
-async function writePrivate(file: string, value: unknown): Promise<void> {
-  await fs.writeFile(file, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  const fh = await fs.open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
