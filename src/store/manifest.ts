@@ -73,6 +73,11 @@ export function storedSize(m: BackupManifest): number {
   return filesOf(m).reduce((sum, f) => sum + f.size, 0);
 }
 
+/** What a backup takes: its files in the store, plus the copy on its database server where it has one. */
+export function footprint(m: BackupManifest): number {
+  return storedSize(m) + (m.serverCopy?.size ?? 0);
+}
+
 /** A backup as the rest of safe-run sees it: the manifest plus where its main file is. */
 export interface Backup extends BackupManifest {
   /** Absolute path of the snapshot file. */

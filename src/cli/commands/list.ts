@@ -1,7 +1,7 @@
 // safe-run list: the backups in the store, newest first, with what each was for and whether it is intact.
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
-import { storedSize, type Backup, type BackupKind } from '../../store/manifest.js';
+import { footprint, type Backup, type BackupKind } from '../../store/manifest.js';
 import { PinFile } from '../../store/pins.js';
 import { many, parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
@@ -135,9 +135,4 @@ function totals(backups: Backup[], states: FileState[], inStore: number, width: 
   const oldest = backups.at(-1)!;
   const second = renderFooter([`newest ${when(newest.createdAt)} (${age(newest.createdAt)})`, `oldest ${when(oldest.createdAt)} (${age(oldest.createdAt)})`], width);
   return `${first}\n${second}`;
-}
-
-/** What a backup takes: its files in the store, or the copy on its server where it has one. */
-function footprint(b: Backup): number {
-  return b.serverCopy?.size ?? storedSize(b);
 }

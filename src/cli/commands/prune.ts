@@ -3,6 +3,7 @@ import { parseRetention, RETENTION_KEYS, selectDatabases } from '../../config.js
 import { prune } from '../../core/prune.js';
 import type { RetentionDecision, RetentionPolicy } from '../../core/retention.js';
 import { SafeRunError } from '../../errors.js';
+import { footprint } from '../../store/manifest.js';
 import { many, parse, waitMs } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
@@ -80,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
   const going = result.decisions.filter((d) => !d.keep);
   if (values['dry-run']) {
     process.stdout.write(table(result.decisions) + '\n');
-    const bytes = going.reduce((n, d) => n + d.backup.size, 0);
+    const bytes = going.reduce((n, d) => n + footprint(d.backup), 0);
     process.stderr.write(`${c.bold('dry run')}   ${going.length} of ${result.decisions.length} backups would go (${size(bytes)}); nothing was changed\n`);
     return 0;
   }
@@ -88,8 +89,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`safe-run  nothing to prune: every one of ${result.decisions.length} backups is kept (see why: safe-run prune --dry-run)\n`);
     return 0;
   }
-  for (const b of result.removed) process.stderr.write(`removed   ${b.id}  ${b.database}  ${b.kind}, ${elapsed(b.createdAt)} old, ${size(b.size)}\n`);
-  const bytes = result.removed.reduce((n, b) => n + b.size, 0);
+  for (const b of result.removed) process.stderr.write(`removed   ${b.id}  ${b.database}  ${b.kind}, ${elapsed(b.createdAt)} old, ${size(footprint(b))}\n`);
+  const bytes = result.removed.reduce((n, b) => n + footprint(b), 0);
   process.stderr.write(`safe-run  pruned ${result.removed.length} backups (${size(bytes)} freed); ${result.decisions.length - result.removed.length} kept; logged as ${result.record?.id ?? '?'}\n`);
   return 0;
 }
@@ -102,7 +103,7 @@ function table(decisions: RetentionDecision[]): string {
     d.backup.database,
     d.backup.kind,
     elapsed(d.backup.createdAt),
-    size(d.backup.size),
+    size(footprint(d.backup)),
     d.keep ? 'keep' : 'remove',
     d.reasons.join(', '),
   ]);
