@@ -31,8 +31,8 @@ import { checksumMismatch, CheckFailedError, EngineError } from '../engine-error
 import { lockDatabase } from './advisory-lock.js';
 import { backupDatabase, type BackupStrategy } from './backup.js';
 import { countsOf, dropClone } from './clone.js';
-import { connectPg, ident, MAINTENANCE_DB, withAdmin } from './connect.js';
-import { applyDatabaseProps, type DatabaseProps } from './database-props.js';
+import { connectPg, ident, MAINTENANCE_DB, safeRunAppName, withAdmin } from './connect.js';
+import { applyDatabaseProps, readDatabaseProps, type DatabaseProps } from './database-props.js';
 import { dumpDatabase, type DumpCompression } from './dump.js';
 import { toSafeRunDiff } from './diff-adapter.js';
 import { removeLeftovers } from './leftovers.js';
@@ -41,10 +41,9 @@ import { createLikeSql, mayCreateDatabases, restoreInPlace } from './restore.js'
 import { countDifferences, countRows, type TableCount } from './row-counts.js';
 import { runPgRestore } from './load-dump.js';
 import { withToolEnv } from './passfile.js';
-import { safeRunAppName } from './connect.js';
 import type { PgSession } from './sessions.js';
 import { swapInto } from './swap.js';
-import { locationOf, withDatabase, type ParsedPostgresUrl, type PgTarget } from './url.js';
+import { withDatabase, type ParsedPostgresUrl, type PgTarget } from './url.js';
 import { verifyDump } from './verify.js';
 
 const CLONE_FILE = 'clone.json';
@@ -151,7 +150,11 @@ export class PostgresEngine implements Engine {
   }
 
   async verify(snapshot: { files: string[]; serverCopy?: ServerCopy }, level: CheckLevel): Promise<SnapshotFacts> {
-    const described = await readFacts(snapshot.files);
+    return this.verifyDescribed(await readFacts(snapshot.files), snapshot.files[0]!, level);
+  }
+
+  /** The check of `verify`, for a backup whose clone.json or dump.json was already read. */
+  private async verifyDescribed(described: CloneFacts | DumpFacts, main: string, level: CheckLevel): Promise<SnapshotFacts> {
     if (described.strategy === 'clone') {
       const counts = await countsOf(this.target, described.database).catch((err) => {
         throw new EngineError('missing', `the clone ${described.database} cannot be read on the server: ${(err as Error).message}`, {
@@ -163,7 +166,6 @@ export class PostgresEngine implements Engine {
       if (differences.length > 0) throw new CheckFailedError(differences.join('; '), 'the clone changed since it was taken; pick another backup');
       return factsOf('clone', described.tables, level, 'ok: row counts match the source');
     }
-    const main = snapshot.files[0]!;
     const check = await verifyDump(this.target, { file: main, compression: described.compression, sha256: described.sha256, tables: described.tables }, level);
     return factsOf('dump', described.tables, level, check.result, described.fellBackBecause);
   }
@@ -173,8 +175,8 @@ export class PostgresEngine implements Engine {
       const actual = await sha256File(f.path);
       if (actual !== f.sha256) throw checksumMismatch(f.sha256, actual);
     }
-    const facts = await this.verify({ files: snapshot.files.map((f) => f.path), serverCopy: snapshot.serverCopy }, level);
     const described = await readFacts(snapshot.files.map((f) => f.path));
+    const facts = await this.verifyDescribed(described, snapshot.files[0]!.path, level);
     const admin = await connectPg(this.target, { database: MAINTENANCE_DB, kind: 'restore', stage: 'restore' });
     let prepared: string | undefined;
     try {
@@ -279,7 +281,7 @@ export class PostgresEngine implements Engine {
     } finally {
       await conn.end().catch(() => undefined);
     }
-    const props = await import('./database-props.js').then((m) => m.readDatabaseProps(admin, this.target.database));
+    const props = await readDatabaseProps(admin, this.target.database);
     const facts: CloneFacts = { strategy: 'clone', database: keptAs, tables, databaseProps: props };
     await writePrivateJson(keep.file(CLONE_FILE), facts);
     const output = { files: [CLONE_FILE], serverCopy: { name: keptAs } };
@@ -301,8 +303,7 @@ export class PostgresEngine implements Engine {
           const r = await restoreInPlace(admin, this.target, { file: mainFile, compression: dump.compression, sha256: dump.sha256, tables: dump.tables, databaseProps: dump.databaseProps }, { force: opts.force });
           return { method: 'dump-in-place', heldBy: r.terminated.map(describeSession) };
         }
-        const skipped = described.databaseProps ? await applyDatabaseProps(admin, prepared, described.databaseProps) : [];
-        void skipped;
+        if (described.databaseProps) await applyDatabaseProps(admin, prepared, described.databaseProps);
         const keepAs = old?.output.serverCopy?.name;
         const r = await swapInto(admin, this.target.database, prepared, { force: opts.force, location: this.location, comment: described.databaseProps?.comment, keepAs });
         prepared = undefined; // it is the live database now
@@ -342,4 +343,3 @@ async function hashesOf(target: BackupTarget, files: string[]): Promise<Array<{ 
   return Promise.all(files.map(async (f) => ({ sha256: await sha256File(target.file(f)), size: (await fs.stat(target.file(f))).size })));
 }
 
-export { locationOf };
