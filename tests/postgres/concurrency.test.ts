@@ -3,20 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { backupDatabase, CloneUnavailable, lockDatabase, restoreClone, restoreDump } from '../../src/engines/postgres/index.js';
-import { appSession, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, sql, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
-
-async function freshDb(extra = ''): Promise<string> {
-  const db = await createDb(SAMPLE_SCHEMA + extra);
-  cleanups.push(() => dropDbs(db));
-  return db;
-}
+import { appSession, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, sql, targetOf, cleanups, freshDb } from './pg-test-db.js';
 
 async function dumpPath(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'srt-pg-'));

@@ -1,12 +1,7 @@
 // diffDatabases: schema and rows changed by a script, between a clone taken before it and the live database.
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { backupDatabase, diffDatabases } from '../../src/engines/postgres/index.js';
-import { createDb, dropDbs, SAMPLE_SCHEMA, sql, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+import { createDb, dropDbs, SAMPLE_SCHEMA, sql, targetOf, cleanups } from './pg-test-db.js';
 
 test('reports schema changes and rows inserted, deleted and updated, by key or by content', async () => {
   const db = await createDb(`${SAMPLE_SCHEMA}

@@ -3,17 +3,12 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { SafeRunError } from '../../src/errors.js';
 import { backupDatabase, connectPg, dumpDatabase, listSafeRunDatabases, parsePostgresUrl, removeLeftovers } from '../../src/engines/postgres/index.js';
 import { pgFailure } from '../../src/engines/postgres/errors.js';
 import { createOwned, markKept } from '../../src/engines/postgres/owned-db.js';
-import { createDb, dropDbs, randomDbName, SAMPLE_SCHEMA, SERVER, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+import { createDb, dropDbs, randomDbName, SAMPLE_SCHEMA, SERVER, targetOf, cleanups } from './pg-test-db.js';
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'srt-pg-'));

@@ -5,14 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { backupDatabase } from '../../src/engines/postgres/index.js';
-import { appSession, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, SERVER, sql, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+import { appSession, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, SERVER, sql, targetOf, cleanups } from './pg-test-db.js';
 
 test('a signal during a failing forced swap waits until the live database is back and open', async () => {
   const db = await createDb(SAMPLE_SCHEMA);

@@ -5,14 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { backupDatabase, listSafeRunDatabases, removeLeftovers } from '../../src/engines/postgres/index.js';
-import { createDb, dropDbs, rowsOf, SAMPLE_SCHEMA, SERVER, sql, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+import { createDb, dropDbs, rowsOf, SAMPLE_SCHEMA, SERVER, sql, targetOf, cleanups } from './pg-test-db.js';
 
 test('a restore killed before its swap leaves the live database untouched and a stage the sweep removes', async () => {
   const db = await createDb(`${SAMPLE_SCHEMA} CREATE TABLE filler AS SELECT g, md5(g::text) || md5(random()::text) AS t FROM generate_series(1, 400000) g;`);

@@ -1,6 +1,7 @@
 // Real databases for the PostgreSQL tests: each test makes its own with a random name and drops it.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterEach } from 'vitest';
 import { parsePostgresUrl, type PgTarget } from '../../src/engines/postgres/url.js';
 
 export const SERVER = process.env.SAFE_RUN_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432';
@@ -68,3 +69,16 @@ export const SAMPLE_SCHEMA = `
   INSERT INTO notes SELECT (g % 200) + 1, md5(g::text) FROM generate_series(1, 500) g;
   INSERT INTO notes VALUES (1, 'same'), (1, 'same');
 `;
+
+/** Undo steps of the running test (databases, temp dirs), run after it newest first, whatever it left. */
+export const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+/** A fresh database with the sample schema (plus `extra` SQL), dropped after the test. */
+export async function freshDb(extra = ''): Promise<string> {
+  const db = await createDb(SAMPLE_SCHEMA + extra);
+  cleanups.push(() => dropDbs(db));
+  return db;
+}

@@ -2,20 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { backupDatabase, listSafeRunDatabases, restoreClone, restoreDump, verifyDump, type PgBackup } from '../../src/engines/postgres/index.js';
-import { columnsOf, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, sql, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
-
-async function freshDb(extra = ''): Promise<string> {
-  const db = await createDb(SAMPLE_SCHEMA + extra);
-  cleanups.push(() => dropDbs(db));
-  return db;
-}
+import { columnsOf, createDb, dropDbs, randomDbName, rowsOf, SAMPLE_SCHEMA, sql, targetOf, cleanups, freshDb } from './pg-test-db.js';
 
 async function snapshotOf(db: string) {
   return {

@@ -7,14 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { connectPg, dumpDatabase, parsePostgresUrl } from '../../src/engines/postgres/index.js';
-import { dropDbs, randomDbName, SAMPLE_SCHEMA, SERVER, sql } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+import { dropDbs, randomDbName, SAMPLE_SCHEMA, SERVER, sql, cleanups } from './pg-test-db.js';
 
 /** A database owned by a fresh role with a fresh password; big enough that pg_dump runs for a while. */
 async function passwordDb(): Promise<{ url: string; password: string; db: string }> {

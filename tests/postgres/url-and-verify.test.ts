@@ -2,18 +2,13 @@
 import { chmod, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { SafeRunError } from '../../src/errors.js';
 import { dumpDatabase, parsePostgresUrl, verifyDump } from '../../src/engines/postgres/index.js';
 import { sha256File } from '../../src/engines/postgres/load-dump.js';
 import { passwordFromPgpass } from '../../src/engines/postgres/passfile.js';
 import { runTool } from '../../src/engines/postgres/tools.js';
-import { createDb, dropDbs, SAMPLE_SCHEMA, targetOf } from './pg-test-db.js';
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+import { createDb, dropDbs, SAMPLE_SCHEMA, targetOf, cleanups } from './pg-test-db.js';
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'srt-pg-'));
