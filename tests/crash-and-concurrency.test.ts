@@ -214,7 +214,7 @@ describe('a safe-run killed with SIGKILL', () => {
   });
 
   it('while staging a restore, leaves no copy of the database behind once the next restore has run', async () => {
-    const p = bigProject('safe-run-kill-staging-', 16);
+    const p = bigProject('safe-run-kill-staging-', 48); // big enough that the staged copy outlives the poll that sees it
     const { backupId, backedUp } = await backupThenChange(p);
     const killed: number[] = [];
     for (const delay of [150, 0]) {

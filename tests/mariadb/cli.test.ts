@@ -209,9 +209,15 @@ describe('a guarded run against MariaDB', () => {
     const partial = async () => (await sql<{ n: string; m: string }>(null, `SELECT SCHEMA_NAME AS n, SCHEMA_COMMENT AS m FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'safe\\_run\\_%' AND SCHEMA_COMMENT LIKE ?`, [`%${p.db}%`])).filter((s) => s.m.startsWith('safe-run: partial'));
     const child = spawn(process.execPath, [BIN, 'backup'], { cwd: p.dir, stdio: 'ignore' });
     for (let i = 0; i < 200 && (await partial()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-    expect((await partial()).length).toBe(1);
+    const found = await partial();
+    expect(found.length).toBe(1);
+    const half = found[0];
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
+    // The server notices a dead client only when its statement ends: until then the killed backup's session
+    // still holds its ownership lock, and the copy is rightly "in progress". Wait for that statement.
+    const busy = async () => (await sql<{ n: number }>(null, `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?`, [`%${half!.n}%`]))[0]!.n;
+    for (let i = 0; i < 600 && (await busy()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     const again = await runCli(['--', 'true'], { cwd: p.dir });
     expect(again.code, again.stderr).toBe(0);
     expect(await partial()).toEqual([]);
@@ -220,7 +226,7 @@ describe('a guarded run against MariaDB', () => {
     expect(list.find((b) => b.id === first.id)?.state).toBe('verified');
     const restored = await runCli(['restore', first.id, '--yes'], { cwd: p.dir });
     expect(restored.code, restored.stderr).toBe(0);
-  });
+  }, 120_000); // the killed copy's statement runs on until it ends: up to half a minute here
 
   it('says in one line what is wrong with an unreachable server or a missing database, and runs nothing', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'safe-run-my-cli-bad-'));
