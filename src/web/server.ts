@@ -1,0 +1,60 @@
+// The dashboard of `safe-run serve`: starts the HTTP server on host:port and hands back its address.
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { loadConfig } from '../config.js';
+import { createContext } from '../core/context.js';
+import type { ServeStatus } from '../serve/status.js';
+import { newCsrfSecret } from './access.js';
+import { createDashboardApp } from './app.js';
+
+export interface DashboardOptions {
+  host: string;
+  port: number;
+  /** When set, every request needs it (Authorization: Bearer, or the cookie `/?token=` sets). */
+  token?: string;
+  cwd: string;
+  configPath?: string;
+  status(): ServeStatus;
+  /** Called after a manual backup taken from the page. */
+  onBackupTaken?(): void;
+}
+
+/** Whether `host` is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Start the dashboard. Resolves once it listens (port 0: a free one, named in `url`); rejects when the
+ * address cannot be bound (in use, not this machine's). `close` stops it and waits for open requests.
+ */
+export async function startDashboard(o: DashboardOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const explicit = o.configPath ? path.resolve(o.cwd, o.configPath) : undefined;
+  const ctx = createContext(loadConfig(o.cwd, o.configPath), o.cwd, explicit);
+  const app = createDashboardApp({
+    ctx,
+    status: o.status,
+    token: o.token,
+    loopbackOnly: !o.token && isLoopback(o.host),
+    csrfSecret: newCsrfSecret(),
+    onBackupTaken: o.onBackupTaken,
+    report: (line) => process.stderr.write(`${line}\n`),
+  });
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port }, (info: AddressInfo) => {
+      server.off('error', reject);
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${host}:${info.port}/`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Keep-alive connections would hold close() open until they time out.
+            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}
