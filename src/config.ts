@@ -6,6 +6,7 @@ import type { Compression } from './files/compression.js';
 import type { RetentionPolicy } from './core/retention.js';
 import { parseDuration, parseSize } from './durations-and-sizes.js';
 import { describeCause, SafeRunError } from './errors.js';
+import { cronProblem, parseInterval } from './serve/schedule.js';
 
 export type CheckLevel = 'quick' | 'full';
 
@@ -33,6 +34,20 @@ export interface Config {
   autoRestore: boolean;
   /** The retention policy of `safe-run prune`; with `auto`, also applied after each run and backup. */
   retention?: RetentionConfig;
+  /** When `safe-run serve` takes its scheduled backups (at most one of the two). */
+  schedule?: ScheduleConfig;
+  /**
+   * false: backups are switched off (for ephemeral file systems where they would vanish anyway). A guarded
+   * run then starts its command without a backup, warns, and logs why; backup and serve refuse.
+   */
+  enabled: boolean;
+}
+
+export interface ScheduleConfig {
+  /** An interval as written ("12h") and in ms. */
+  every?: { text: string; ms: number };
+  /** A cron expression (UTC). */
+  cron?: string;
 }
 
 export interface RetentionConfig extends RetentionPolicy {
@@ -89,6 +104,9 @@ export const DEFAULTS = {
   // 2 cores, against ~1.4 s for the whole backup) and saves nothing on data that is already compressed.
   compress: false as Compression | false,
   autoRestore: false,
+  enabled: true,
+  /** serve's interval when neither --every nor the config's schedule says. */
+  every: '12h',
 };
 
 export const CONFIG_FILE = 'safe-run.config.json';
@@ -166,9 +184,9 @@ function resolvePath(baseDir: string, p: string, what: string): string {
 export function parseConfig(raw: unknown, file: string, baseDir: string): Config {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, '(top level)', 'must be an object');
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'compress', 'retention', 'autoRestore', '$schema']);
+  const known = new Set(['databases', 'backupDir', 'logFile', 'check', 'compress', 'retention', 'autoRestore', 'schedule', 'enabled', '$schema']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, compress, retention, autoRestore)');
+    if (!known.has(key)) throw invalid(file, key, 'is not a known key (databases, backupDir, logFile, check, compress, retention, autoRestore, schedule, enabled)');
   }
   const databases: DatabaseConfig[] = [];
   if (obj.databases !== undefined) {
@@ -211,7 +229,34 @@ export function parseConfig(raw: unknown, file: string, baseDir: string): Config
   const retention = obj.retention === undefined ? undefined : retentionConfig(obj.retention, file);
   const autoRestore = obj.autoRestore ?? DEFAULTS.autoRestore;
   if (typeof autoRestore !== 'boolean') throw invalid(file, 'autoRestore', 'must be true or false');
-  return { file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, compress, autoRestore, ...(retention ? { retention } : {}) };
+  const enabled = obj.enabled ?? DEFAULTS.enabled;
+  if (typeof enabled !== 'boolean') throw invalid(file, 'enabled', 'must be true or false');
+  const schedule = obj.schedule === undefined ? undefined : scheduleConfig(obj.schedule, file);
+  return {
+    file, baseDir, databases, backupDir: str('backupDir'), logFile: str('logFile'), check, compress, autoRestore, enabled,
+    ...(retention ? { retention } : {}),
+    ...(schedule ? { schedule } : {}),
+  };
+}
+
+function scheduleConfig(raw: unknown, file: string): ScheduleConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, 'schedule', 'must be an object such as { "every": "12h" } or { "cron": "0 3 * * *" }');
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (key !== 'every' && key !== 'cron') throw invalid(file, `schedule.${key}`, 'is not a known key (every, cron)');
+  }
+  if (r.every !== undefined && r.cron !== undefined) throw invalid(file, 'schedule', 'takes "every" or "cron", not both');
+  if (r.every !== undefined) {
+    const ms = typeof r.every === 'string' ? parseInterval(r.every) : undefined;
+    if (ms === undefined) throw invalid(file, 'schedule.every', 'must be an interval of at least a second such as "30m", "12h" or "1d"');
+    return { every: { text: (r.every as string).trim(), ms } };
+  }
+  if (r.cron !== undefined) {
+    const problem = typeof r.cron === 'string' ? cronProblem(r.cron) : 'must be a string';
+    if (problem) throw invalid(file, 'schedule.cron', `is not a cron expression such as "0 3 * * *" (${problem})`);
+    return { cron: (r.cron as string).trim() };
+  }
+  return {};
 }
 
 function retentionConfig(raw: unknown, file: string): RetentionConfig {

@@ -256,7 +256,7 @@ describe.concurrent('usage', () => {
     expect(run.stderr).toMatch(/"--"/);
   });
 
-  it.each(['run', 'backup', 'rollback', 'restore', 'log', 'list', 'show', 'diff', 'prune', 'pin', 'unpin', 'init', 'verify', 'doctor', 'export'])('prints the help of %s in 80 columns and exits 0', async (verb) => {
+  it.each(['run', 'backup', 'rollback', 'restore', 'log', 'list', 'show', 'diff', 'prune', 'pin', 'unpin', 'init', 'verify', 'doctor', 'export', 'serve'])('prints the help of %s in 80 columns and exits 0', async (verb) => {
     const p = project();
     const run = await runCli([verb, '--help'], { cwd: p.dir });
     expect(run.code, run.stderr).toBe(0);
@@ -271,7 +271,7 @@ describe.concurrent('usage', () => {
     const run = await runCli(['--help'], { cwd: p.dir });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Usage:/);
-    for (const verb of ['backup', 'rollback', 'restore', 'log', 'list', 'show', 'diff', 'prune', 'pin', 'unpin', 'init', 'verify', 'doctor']) expect(run.stdout).toContain(`safe-run ${verb}`);
+    for (const verb of ['backup', 'rollback', 'restore', 'log', 'list', 'show', 'diff', 'prune', 'pin', 'unpin', 'init', 'verify', 'doctor', 'serve']) expect(run.stdout).toContain(`safe-run ${verb}`);
     for (const line of run.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
   });
 });

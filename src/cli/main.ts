@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   export: () => import('./commands/export.js'),
   verify: () => import('./commands/verify.js'),
   doctor: () => import('./commands/doctor.js'),
+  serve: () => import('./commands/serve.js'),
 };
 
 /** Options that take a value, so that their value is not mistaken for the command's name. */
@@ -49,6 +50,7 @@ Usage:
   safe-run export <backup-id|db> [--zip]      a backup's tables as CSV files
   safe-run verify [<backup-id>...]            re-check every backup (or these)
   safe-run doctor [--yes]                     check the databases; repair damage
+  safe-run serve [--every 12h]                scheduled backups, the dashboard
 
 Options of a guarded run:
   --db NAME|PATH         this database instead of the config's (repeatable)

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { DatabaseConfig } from '../config.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
-import type { Backup } from '../store/manifest.js';
+import type { Backup, BackupKind } from '../store/manifest.js';
 import { toRef } from './backup-ref.js';
 import { openEngines, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
@@ -20,6 +20,8 @@ export interface GuardRequest {
   /** The command (or a description of the function) for the log. */
   argv: string[];
   kind: RunKind;
+  /** The kind of the backups a `backup` run takes (default manual); scheduled ones are subject to retention. */
+  backupKind?: BackupKind;
   reason?: string;
   /** How long to wait for another safe-run's lock, in ms (0: fail at once). */
   waitMs: number;
@@ -76,7 +78,7 @@ export async function guard(
   const emit = req.onEvent ?? (() => undefined);
   // A manual backup is a guarded run whose body does nothing: the same locks, backups and log entry.
   const manual = req.kind === 'backup';
-  const backupKind = manual ? 'manual' : 'pre-run';
+  const backupKind: BackupKind = manual ? (req.backupKind ?? 'manual') : 'pre-run';
   if (req.databases.length === 0) {
     throw new SafeRunError('config', 'no database to back up', {
       stage: 'config',

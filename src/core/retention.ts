@@ -2,7 +2,7 @@
 //
 // The count and age rules have restic's meaning (`restic forget`): each is a reason to keep a backup,
 // and a backup goes only when no rule and no protection keeps it. They apply per database, to its
-// automatic backups (pre-run, pre-restore); manual ones are always kept and do not use up a count.
+// automatic backups (pre-run, pre-restore, startup, scheduled, shutdown); manual ones are always kept and do not use up a count.
 import type { RunRecord } from '../oplog/run-record.js';
 import type { Backup } from '../store/manifest.js';
 

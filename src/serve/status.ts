@@ -1,15 +1,8 @@
 // What `safe-run serve` knows at any moment: the seam between the scheduler and the dashboard (and --json).
+import type { EnvironmentFinding } from '../core/environment.js';
 import type { BackupKind } from '../store/manifest.js';
 
-/** One finding about where safe-run runs (see core/environment.ts). */
-export interface EnvironmentFinding {
-  /** A stable code: "store-not-writable", "read-only-fs", "container-overlay", "serverless", … */
-  code: string;
-  /** warn: backups may vanish or fail; info: worth knowing. */
-  severity: 'warn' | 'info';
-  /** One line for a person ("the store /app/backups is on a container's overlay file system: …"). */
-  message: string;
-}
+export type { EnvironmentFinding };
 
 export interface DatabaseStatus {
   name: string;

@@ -6,7 +6,18 @@ import type { Compression } from '../files/compression.js';
 /** The name of the file that describes a backup, in its directory. */
 export const MANIFEST = 'manifest.json';
 
-export type BackupKind = 'pre-run' | 'manual' | 'pre-restore';
+/**
+ * pre-run: before a guarded run; manual: safe-run backup; pre-restore: the safety backup of a restore;
+ * startup / scheduled / shutdown: taken by safe-run serve (or `safe-run backup --kind …` from a timer).
+ * Every kind but manual is automatic: retention decides about it.
+ */
+export type BackupKind = 'pre-run' | 'manual' | 'pre-restore' | 'startup' | 'scheduled' | 'shutdown';
+
+/** Every kind, in the order they are listed. */
+export const BACKUP_KINDS: readonly BackupKind[] = ['pre-run', 'manual', 'pre-restore', 'startup', 'scheduled', 'shutdown'];
+
+/** The kinds `safe-run backup --kind` takes: manual, or one a scheduler would take. */
+export const ON_DEMAND_KINDS: readonly BackupKind[] = ['manual', 'scheduled', 'startup', 'shutdown'];
 
 export interface BackupManifest {
   format: 1;

@@ -3,6 +3,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { isLoopbackHost } from '../serve/loopback.js';
 
 /** Equal strings, in time that does not depend on where they differ (both hashed to the same length first). */
 export function sameSecret(given: string, expected: string): boolean {
@@ -42,8 +43,6 @@ function unauthorized(c: Context) {
   return c.text(`401 Unauthorized: ${message}\n`, 401);
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
  * On a loopback bind without a token, answer only to loopback Host names: a web page elsewhere whose
  * name is made to resolve to 127.0.0.1 (DNS rebinding) would otherwise read the pages, CSRF token
@@ -53,7 +52,7 @@ export function requireLoopbackHost(enabled: boolean): MiddlewareHandler {
   return async (c, next) => {
     if (!enabled) return next();
     const host = (c.req.header('host') ?? '').toLowerCase().replace(/:\d+$/, '');
-    if (LOOPBACK_NAMES.has(host)) return next();
+    if (isLoopbackHost(host)) return next();
     return c.text('421 Misdirected Request: this dashboard answers on localhost only; start safe-run serve with --host and --token to reach it by another name\n', 421);
   };
 }

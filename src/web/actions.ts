@@ -19,7 +19,7 @@ export const ACTION_WAIT_MS = 5_000;
 export async function takeManualBackup(ctx: Context, reason: string): Promise<Backup[]> {
   const { backups } = await guard(
     ctx,
-    { databases: ctx.config.databases, argv: ['backup', '--reason', reason], kind: 'backup', reason, waitMs: ACTION_WAIT_MS, rollbackOnFailure: false },
+    { databases: ctx.config.databases, argv: ['backup', '--reason', reason], kind: 'backup', backupKind: 'manual', reason, waitMs: ACTION_WAIT_MS, rollbackOnFailure: false },
     async () => ({ ok: true, exitCode: 0, signal: null }),
   );
   return backups;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { createContext } from '../core/context.js';
+import { isLoopbackHost } from '../serve/loopback.js';
 import type { ServeStatus } from '../serve/status.js';
 import { newCsrfSecret } from './access.js';
 import { createDashboardApp } from './app.js';
@@ -20,11 +21,6 @@ export interface DashboardOptions {
   onBackupTaken?(): void;
 }
 
-/** Whether `host` is reachable from this machine only. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 /**
  * Start the dashboard. Resolves once it listens (port 0: a free one, named in `url`); rejects when the
  * address cannot be bound (in use, not this machine's). `close` stops it and waits for open requests.
@@ -36,7 +32,7 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
     ctx,
     status: o.status,
     token: o.token,
-    loopbackOnly: !o.token && isLoopback(o.host),
+    loopbackOnly: !o.token && isLoopbackHost(o.host),
     csrfSecret: newCsrfSecret(),
     onBackupTaken: o.onBackupTaken,
     report: (line) => process.stderr.write(`${line}\n`),

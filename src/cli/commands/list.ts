@@ -1,7 +1,7 @@
 // safe-run list: the backups in the store, newest first, with what each was for and whether it is intact.
 import { SafeRunError } from '../../errors.js';
 import type { RunRecord } from '../../oplog/run-record.js';
-import { footprint, type Backup, type BackupKind } from '../../store/manifest.js';
+import { BACKUP_KINDS, footprint, type Backup, type BackupKind } from '../../store/manifest.js';
 import { PinFile } from '../../store/pins.js';
 import { many, parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
@@ -23,7 +23,8 @@ Usage: safe-run list [--db NAME|PATH]... [--kind KIND]... [--json]
                    a path (repeatable)
   --kind KIND      only this kind (repeatable): pre-run (taken before a
                    guarded run), manual (safe-run backup), pre-restore (the
-                   safety backup taken before a restore)
+                   safety backup taken before a restore), startup, scheduled,
+                   shutdown (taken by safe-run serve or a timer)
   --json           print the backups as a JSON array on stdout
   --config PATH    use this config file
 
@@ -33,7 +34,7 @@ CHECKED says how long ago safe-run verify last did (and whether it failed).
 Backup ids can be abbreviated to any unique prefix: safe-run restore <backup>.
 Exit codes: 0 ok (also when nothing matches), 2 usage or config.`;
 
-const KINDS: BackupKind[] = ['pre-run', 'manual', 'pre-restore'];
+const KINDS = BACKUP_KINDS;
 
 const OPTIONS = COMMAND_OPTIONS.list;
 

@@ -1,0 +1,131 @@
+// safe-run serve: scheduled backups of every configured database (startup, every N or cron, shutdown)
+// in the foreground, with the dashboard beside them.
+import { selectDatabases } from '../../config.js';
+import { backupsSwitchedOff, refuseWhileOff } from '../../core/backups-switch.js';
+import { examineEnvironment } from '../../core/environment.js';
+import { errnoOf, SafeRunError } from '../../errors.js';
+import { isLoopbackHost } from '../../serve/loopback.js';
+import { cronSchedule, everySchedule, parseInterval, type Schedule } from '../../serve/schedule.js';
+import { Scheduler } from '../../serve/scheduler.js';
+import { many, parse } from '../args.js';
+import { COMMAND_OPTIONS } from '../options.js';
+import { serveRenderer } from '../render/serve-events.js';
+import { contextFrom } from '../setup.js';
+import type { Config } from '../../config.js';
+
+export const help = `safe-run serve — scheduled backups and the dashboard, in the foreground
+
+Usage: safe-run serve [--every INTERVAL] [--port N] [--host ADDR] [--token T]
+
+For every configured database: the doctor check and a backup at start (kind
+startup), one at every tick (scheduled), one on SIGTERM or Ctrl-C (shutdown),
+then exit 0. Backups are verified, logged, and followed by the config's
+retention (with "auto"), as with safe-run backup. A failed backup is logged
+and tried again at the next tick; a tick that finds the database's previous
+backup still running is skipped and said so.
+
+  --every INTERVAL  back up every INTERVAL: 30s, 15m, 12h, 1d (default: the
+                    config's schedule.every or schedule.cron, else 12h)
+  --db NAME|PATH    only these databases (repeatable; default: the config's)
+  --port N          the dashboard's port (default 7171; 0: any free one)
+  --host ADDR       the dashboard's address (default 127.0.0.1); any other
+                    than loopback needs a token
+  --token TOKEN     every request to the dashboard must carry it (default:
+                    $SAFE_RUN_TOKEN)
+  --no-dashboard    back up on schedule only, serve no page
+  --json            print events as JSON lines on stdout
+  --config PATH     use this config file
+
+A second SIGTERM or Ctrl-C exits at once (exit 130): a backup cut short is
+never kept. Refused while backups are switched off (SAFE_RUN_DISABLE=1 or
+"enabled": false in the config).
+Exit codes: 0 stopped by a signal after the shutdown backups, 2 usage or
+config (also: backups switched off, no token on a non-loopback --host, the
+port in use), 130 stopped by a second signal.`;
+
+const OPTIONS = COMMAND_OPTIONS.serve;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, OPTIONS, 'serve');
+  if (positionals.length > 0) throw new SafeRunError('usage', `serve: unexpected "${positionals[0]}"`, { hint: 'see: safe-run serve --help' });
+  const host = values.host ?? '127.0.0.1';
+  const port = values.port === undefined ? 7171 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SafeRunError('usage', `serve: --port takes a port number (0-65535), not "${values.port}"`, { hint: 'e.g. --port 7171' });
+  }
+  const token = values.token ?? (process.env.SAFE_RUN_TOKEN || undefined);
+  const dashboard = !values['no-dashboard'];
+  if (dashboard && !token && !isLoopbackHost(host)) {
+    throw new SafeRunError('usage', `serve: --host ${host} can be reached from other machines; refusing to serve the dashboard there without a token`, {
+      hint: 'pass --token TOKEN or set SAFE_RUN_TOKEN (or keep the default --host 127.0.0.1)',
+    });
+  }
+  const ctx = contextFrom(values);
+  const off = backupsSwitchedOff(ctx.config);
+  if (off) throw refuseWhileOff('serve', off);
+  const schedule = scheduleFrom(values.every, ctx.config);
+  const databases = selectDatabases(ctx.config, ctx.cwd, many(values.db));
+  if (databases.length === 0) {
+    throw new SafeRunError('config', 'serve: no database to back up', { hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH` });
+  }
+  const environment = await examineEnvironment({ storeDir: ctx.store.root, logFile: ctx.config.logFile });
+  const render = serveRenderer(Boolean(values.json));
+  const scheduler = new Scheduler({ ctx, databases, schedule, environment, onEvent: render });
+
+  let web: { url: string; close(): Promise<void> } | undefined;
+  if (dashboard) {
+    const { startDashboard } = await import('../../web/server.js');
+    web = await startDashboard({
+      host,
+      port,
+      token,
+      cwd: ctx.cwd,
+      configPath: ctx.explicitConfig,
+      status: () => scheduler.status,
+      onBackupTaken: () => void scheduler.refreshBackups(),
+    }).catch((err: unknown) => {
+      const code = errnoOf(err);
+      throw new SafeRunError('usage', `serve: cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'not an address of this machine' : (err as Error).message}`, {
+        hint: code === 'EADDRINUSE' ? 'choose another --port, or stop what listens there' : 'give an address of this machine with --host',
+        cause: err,
+      });
+    });
+  }
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = () => {
+      signals++;
+      if (signals > 1) {
+        // Whatever backup is under way is left in its temp directory, which no listing shows and the
+        // next safe-run clears (its writer's lock is gone): nothing partial is ever registered.
+        render({ type: 'forced-exit' });
+        process.exit(130);
+      }
+      void scheduler
+        .stop()
+        .then(() => web?.close())
+        .then(() => {
+          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
+          // A handle some library keeps open must not keep a stopped server alive.
+          setTimeout(() => process.exit(0), 2000).unref();
+          resolve(0);
+        });
+    };
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+    render({ type: 'started', databases: databases.map((d) => d.name), schedule: schedule.description, dashboard: web?.url, environment });
+    void scheduler.start();
+  });
+}
+
+/** --every wins; then the config's schedule (cron or every); then every 12h. */
+function scheduleFrom(every: string | undefined, config: Config): Schedule {
+  if (every !== undefined) {
+    const ms = parseInterval(every);
+    if (ms === undefined) throw new SafeRunError('usage', `serve: --every takes an interval such as 30s, 15m, 12h or 1d, not "${every}"`, { hint: 'e.g. --every 6h' });
+    return everySchedule(ms, every);
+  }
+  if (config.schedule?.cron) return cronSchedule(config.schedule.cron);
+  if (config.schedule?.every) return everySchedule(config.schedule.every.ms, config.schedule.every.text);
+  return everySchedule(parseInterval('12h')!, '12h');
+}
