@@ -1,11 +1,11 @@
-// The dashboard of a real, started server, for the web tests: start and stop it, ask it things over HTTP,
+// The dashboard of a really started `safe-run serve`, for the web tests: start and stop it, ask it things over HTTP,
 // and fingerprint the store and log to prove that a refused request changed nothing.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { FIXTURES } from './cli.js';
+import type { ServeStatus } from '../../src/serve/status.js';
+import { startCli } from './cli.js';
 
 export interface RunningDashboard {
   /** "http://127.0.0.1:PORT/" */
@@ -15,44 +15,45 @@ export interface RunningDashboard {
   stop(): Promise<number | null>;
 }
 
-/** Start the dashboard on a free loopback port for the project in `dir`; resolves once it listens. */
-export function startDashboardServer(dir: string, opts: { token?: string } = {}): Promise<RunningDashboard> {
-  const child = spawn(process.execPath, [path.join(FIXTURES, 'dashboard-only.mjs')], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1', SAFE_RUN_TOKEN: opts.token ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Start the real `safe-run serve` for the project in `dir` on a free loopback port; resolves once its
+ * dashboard listens and its startup backups are done (so what a test then sees changing is its own doing).
+ */
+export async function startDashboardServer(dir: string, opts: { token?: string } = {}): Promise<RunningDashboard> {
+  // The token through the environment, as a user should pass it (argv is readable by every local user).
+  const child = startCli(['serve', '--port', '0'], { cwd: dir, env: { SAFE_RUN_TOKEN: opts.token } });
   let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the dashboard did not start in 20 s:\n${out}`));
-    }, 20_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      const url = /(http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out);
-      if (!url) return;
-      clearTimeout(timer);
-      resolve({
-        url: url[1]!,
-        port: Number(url[2]),
-        output: () => out,
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done(child.exitCode);
-            child.once('exit', (code) => done(code));
-            child.kill('SIGTERM');
-          }),
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the dashboard exited (${code}) before it listened:\n${out}`));
-    });
-  });
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  const deadline = Date.now() + 30_000;
+  let url: RegExpExecArray | null = null;
+  while (!(url = /(http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`safe-run serve did not start its dashboard:\n${out}`);
+    }
+    await sleep(50);
+  }
+  const port = Number(url[2]);
+  const headers = opts.token ? { authorization: `Bearer ${opts.token}` } : undefined;
+  for (;;) {
+    const health = JSON.parse((await request(port, 'GET', '/api/health', { headers })).body) as ServeStatus;
+    if (health.databases.every((d) => d.backupsTaken + d.failures > 0 && !d.backupInProgress)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`safe-run serve took no startup backup in 30 s:\n${out}`);
+    }
+    await sleep(100);
+  }
+  return { url: url[1]!, port, output: () => out, stop };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface RawResponse {
   status: number;
