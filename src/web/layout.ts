@@ -26,6 +26,7 @@ pre,code{font-family:ui-monospace,monospace;font-size:.92em}pre{background:#fff;
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(16em,1fr));gap:.8em}
 .card{background:#fff;border:1px solid #e3e3e3;padding:.6em .8em}
 .muted{color:#666}
+@media (max-width:40em){.wide{display:none}main{padding:.6em}}
 `.trim();
 
 /** The Content-Security-Policy: our own origin only, and the one stylesheet above by its hash. */

@@ -44,11 +44,11 @@ export function backupForm(csrf: string, databases: string[]): Html {
 export function backupsTable(rows: BackupRow[], csrf: string): Html {
   if (rows.length === 0) return html`<p class="muted">No backups yet.</p>`;
   return html`<div class="scroll"><table id="backups">
-<thead><tr><th>Backup</th><th>Database</th><th>Kind</th><th>Taken</th><th>Size</th><th>State</th><th>Reason</th><th></th></tr></thead>
+<thead><tr><th>Backup</th><th class="wide">Database</th><th>Kind</th><th>Taken</th><th class="wide">Size</th><th>State</th><th>Reason</th><th></th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr id="b-${r.backup.id}" data-backup="${r.backup.id}">
-<td><code>${shortId(r.backup.id)}</code></td><td>${r.backup.database}</td><td>${r.backup.kind}</td>
-<td title="${r.backup.createdAt}">${when(r.backup.createdAt)}</td><td>${size(r.bytes)}</td><td>${stateLabel(r)}</td>
+<td><code>${shortId(r.backup.id)}</code></td><td class="wide">${r.backup.database}</td><td>${r.backup.kind}</td>
+<td title="${r.backup.createdAt}">${when(r.backup.createdAt)}</td><td class="wide">${size(r.bytes)}</td><td>${stateLabel(r)}</td>
 <td class="wrap">${r.backup.reason ?? ''}${r.backup.runId ? html` <a href="/runs/${r.backup.runId}" class="muted">run ${shortId(r.backup.runId)}</a>` : ''}</td>
 <td><form method="post" action="/backups/${r.backup.id}/verify" class="inline">${csrfField(csrf)}<button type="submit">Verify</button></form>
 <a href="/backups/${r.backup.id}/restore">Restore…</a></td></tr>`,

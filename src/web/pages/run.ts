@@ -38,6 +38,6 @@ ${v.backups.length === 0 ? html`<p class="muted">This run took no backups.</p>` 
 <td>${b.stored ? stateLabel(b.stored) : html`<span class="warn">no longer in the store</span>`}</td>
 <td>${b.stored ? html`<a href="/backups/${b.ref.id}/restore">Restore…</a>` : ''}</td></tr>`,
   )}</tbody></table></div>`}
-${v.changes.length ? html`<h2>Changed since</h2><pre>${v.changes.join('\n')}</pre>` : ''}
-${r.rollbackCommand ? html`<h2>Undo</h2><pre>${r.rollbackCommand}</pre><p class="muted">Run it in a terminal: it asks before it changes anything, and keeps a safety backup first.</p>` : ''}`;
+${v.changes.length ? html`<h2>Changed since its backups</h2><pre id="changes">${v.changes.join('\n')}</pre>` : ''}
+${r.rollbackCommand ? html`<h2>Undo</h2><pre id="undo">${r.rollbackCommand}</pre><p class="muted">Run it in a terminal: it asks before it changes anything, and keeps a safety backup first.</p>` : ''}`;
 }

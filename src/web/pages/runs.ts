@@ -22,16 +22,16 @@ export function outcome(r: RunRow): Html {
 export function runsTable(rows: RunRow[]): Html {
   if (rows.length === 0) return html`<p class="muted">No runs yet. A guarded run, a backup or a restore shows here.</p>`;
   return html`<div class="scroll"><table>
-<thead><tr><th>Run</th><th>When</th><th>Kind</th><th>Command</th><th>Result</th><th>Took</th><th>Databases</th></tr></thead>
+<thead><tr><th>Run</th><th>When</th><th class="wide">Kind</th><th>Command</th><th>Result</th><th class="wide">Took</th><th class="wide">Databases</th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr class="${r.failed ? 'failed' : ''}" data-run="${r.record.id}">
 <td><a href="/runs/${r.record.id}"><code>${shortId(r.record.id)}</code></a></td>
 <td title="${r.record.startedAt}">${when(r.record.startedAt)}</td>
-<td>${r.record.kind}</td>
+<td class="wide">${r.record.kind}</td>
 <td class="wrap"><code>${r.command}</code>${r.record.reason ? html`<br><span class="muted">${r.record.reason}</span>` : ''}</td>
 <td>${outcome(r)}</td>
-<td>${r.record.durationMs === undefined ? '' : duration(r.record.durationMs)}</td>
-<td>${r.record.databases.join(', ')}</td>
+<td class="wide">${r.record.durationMs === undefined ? '' : duration(r.record.durationMs)}</td>
+<td class="wide">${r.record.databases.join(', ')}</td>
 </tr>`,
   )}</tbody></table></div>`;
 }
