@@ -16,6 +16,8 @@ export type ServeEvent =
   | { type: 'backup-done'; database: string; kind: BackupKind; backup: Backup; ms: number; pruned: number }
   | { type: 'backup-failed'; database: string; kind: BackupKind; message: string; hint?: string }
   | { type: 'tick-skipped'; database: string; reason: string }
+  /** Another safe-run holds the database (a guarded run, a restore): the backup waits for it. */
+  | { type: 'lock-wait'; database: string; holder: string; waitMs: number }
   | { type: 'next-tick'; at: string }
   | { type: 'stopping' }
   | { type: 'stopped' };
@@ -28,6 +30,12 @@ export interface SchedulerOptions {
   onEvent?: (event: ServeEvent) => void;
   now?: () => Date;
 }
+
+/**
+ * How long a startup or scheduled backup waits for another safe-run's lock (as the CLI's --wait); the
+ * ticks meanwhile are skipped. The shutdown backup does not wait: stopping must not hang on a long run.
+ */
+const LOCK_WAIT_MS = 30_000;
 
 /** setTimeout's longest delay (about 24.8 days): a later tick is reached in several waits. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -144,7 +152,7 @@ export class Scheduler {
     let pruned = 0;
     try {
       // The same service as `safe-run backup --kind …`: locked, verified, logged, then the config's
-      // retention. A database another safe-run holds is not waited for: the next tick tries again.
+      // retention. A database another safe-run holds is waited for a while, then the next tick tries again.
       const { backups } = await guard(
         this.opts.ctx,
         {
@@ -153,10 +161,14 @@ export class Scheduler {
           kind: 'backup',
           backupKind: kind,
           reason: `${kind} backup by safe-run serve`,
-          waitMs: 0,
+          waitMs: shutdown ? 0 : LOCK_WAIT_MS,
           rollbackOnFailure: false,
           onEvent: (e) => {
             if (e.type === 'auto-prune') pruned += e.removed.length;
+            if (e.type === 'lock-wait') {
+              const holder = e.holder ? (e.holder.pid ? `pid ${e.holder.pid} (${e.holder.purpose})` : e.holder.purpose) : 'another process';
+              this.emit({ type: 'lock-wait', database: e.database, holder, waitMs: e.waitMs });
+            }
           },
         },
         async () => ({ ok: true, exitCode: 0, signal: null }),

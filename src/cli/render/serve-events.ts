@@ -38,6 +38,9 @@ export function serveRenderer(json: boolean): (event: ServeLine) => void {
       case 'tick-skipped':
         out(c.yellow('skipped'), `${event.database} scheduled backup: ${event.reason}`);
         break;
+      case 'lock-wait':
+        out('waiting', `${event.database} is locked by ${event.holder}; waiting up to ${Math.round(event.waitMs / 1000)} s`);
+        break;
       case 'next-tick':
         break; // every tick would print one; the dashboard and --json show it
       case 'stopping':
