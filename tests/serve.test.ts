@@ -2,10 +2,10 @@
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { integrityOf, makeSampleDb, runCli, startCli, tempProject } from './helpers/cli.js';
+import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
 
 const cleanups: Array<() => void> = [];
@@ -197,6 +197,40 @@ describe('safe-run serve', () => {
     expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
     expect(skipped).toBeGreaterThanOrEqual(1);
     expect(String(s.events.find((e) => e.type === 'tick-skipped')?.reason)).toMatch(/still running/);
+  });
+
+  it('with "autoRestore" repairs a database found damaged at start from its newest good backup, then backs it up', async () => {
+    const p = tempProject('safe-run-serve-heal-', { rows: 3000 });
+    cleanups.push(p.cleanup);
+    const taken = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(taken.code, taken.stderr).toBe(0);
+    const good = JSON.parse(taken.stdout)[0].id as string;
+    const rows = rowsOf(p.dbPath);
+    // Garbage over pages 2 to 4 of the closed database (no -wal left).
+    new Database(p.dbPath).close();
+    const fd = openSync(p.dbPath, 'r+');
+    writeSync(fd, Buffer.alloc(3 * 4096, 0x5a), 0, 3 * 4096, 4096);
+    closeSync(fd);
+
+    // Without autoRestore: reported, left alone, and its startup backup fails (a damaged copy never counts).
+    const plain = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => plain.count((e) => e.type === 'backup-failed' && e.kind === 'startup') === 1, 30_000, plain.why('the startup backup did not fail'));
+    plain.child.kill('SIGTERM');
+    expect((await plain.done).code, plain.stderr()).toBe(0);
+    expect(plain.events.find((e) => e.type === 'check')?.state).toBe('damaged');
+    expect(plain.count((e) => e.type === 'repaired')).toBe(0);
+
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], autoRestore: true });
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backup after the repair'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    expect(s.events.find((e) => e.type === 'repaired')).toMatchObject({ database: 'app', backupId: good });
+    expect(integrityOf(p.dbPath)).toBe('ok');
+    expect(rowsOf(p.dbPath)).toEqual(rows);
+    const repair = (await logOf(p.dir)).find((r) => r.kind === 'restore');
+    expect(repair?.argv).toEqual(['doctor', '--db', 'app', '--yes']);
+    expect(repair?.status).toBe('succeeded');
   });
 
   it('refuses a non-loopback --host without a token (exit 2, one line naming --token and SAFE_RUN_TOKEN), before any backup', async () => {

@@ -2,7 +2,8 @@
 // at every tick, a shutdown backup on stop. It prints nothing: it reports events and keeps a ServeStatus.
 import type { DatabaseConfig } from '../config.js';
 import { openEngine, type Context } from '../core/context.js';
-import { examineDatabases } from '../core/doctor.js';
+import { examineDatabases, planRepair, repairDatabase } from '../core/doctor.js';
+import type { Engine } from '../engines/engine.js';
 import type { EnvironmentFinding } from '../core/environment.js';
 import { guard } from '../core/guard.js';
 import { SafeRunError } from '../errors.js';
@@ -12,6 +13,9 @@ import type { DatabaseStatus, ServeStatus } from './status.js';
 
 export type ServeEvent =
   | { type: 'check'; database: string; state: string; problems: string[] }
+  /** autoRestore: a database found damaged at start was restored from its newest good backup (as doctor --yes). */
+  | { type: 'repaired'; database: string; backupId: string; restoreRunId: string; damagedFilesIn: string }
+  | { type: 'repair-failed'; database: string; message: string }
   | { type: 'backup-start'; database: string; kind: BackupKind }
   | { type: 'backup-done'; database: string; kind: BackupKind; backup: Backup; ms: number; pruned: number }
   | { type: 'backup-failed'; database: string; kind: BackupKind; message: string; hint?: string }
@@ -71,10 +75,30 @@ export class Scheduler {
       if (!s) continue;
       s.lastCheck = { at: this.now().toISOString(), state: finding.state, problems: finding.problems };
       this.emit({ type: 'check', database: engine.name, state: finding.state, problems: finding.problems });
+      if (finding.state === 'damaged' && this.opts.ctx.config.autoRestore) await this.heal(engine);
     }
     this.status.state = 'running';
     for (const db of this.opts.databases) this.enqueue(db, 'startup');
     this.arm(this.now());
+  }
+
+  /**
+   * "autoRestore": true: repair a database found damaged at start as `safe-run doctor --yes` would (its
+   * damaged files kept in the store, its newest good backup restored, logged as a restore), before its
+   * startup backup. A repair that cannot be made is reported; the startup backup then fails its check.
+   */
+  private async heal(engine: Engine): Promise<void> {
+    const s = this.statusOf(engine.name)!;
+    try {
+      const plan = await planRepair(this.opts.ctx, engine);
+      if (!plan.backup) throw new Error('no backup of it verifies');
+      const repaired = await repairDatabase(this.opts.ctx, engine, plan.backup, { waitMs: LOCK_WAIT_MS, argv: ['doctor', '--db', engine.name, '--yes'] });
+      const check = await engine.checkLive!().catch(() => undefined);
+      if (check) s.lastCheck = { at: this.now().toISOString(), state: check.state, problems: check.problems };
+      this.emit({ type: 'repaired', database: engine.name, backupId: plan.backup.id, restoreRunId: repaired.record.id, damagedFilesIn: repaired.dir });
+    } catch (err) {
+      this.emit({ type: 'repair-failed', database: engine.name, message: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Stop ticking, let a backup under way finish, take the shutdown backups. Never rejects. */

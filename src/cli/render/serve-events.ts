@@ -23,6 +23,12 @@ export function serveRenderer(json: boolean): (event: ServeLine) => void {
       case 'check':
         out('check', `${event.database}: ${event.state === 'ok' ? c.green('ok') : c.yellow(event.state)}${event.problems.length ? ` (${event.problems.join('; ')})` : ''}`);
         break;
+      case 'repaired':
+        out(c.green('repaired'), `${event.database}: restored backup ${event.backupId} ("autoRestore"); the damaged files are kept in ${event.damagedFilesIn}`);
+        break;
+      case 'repair-failed':
+        out(c.red().bold('FAILED'), `${event.database}: not repaired: ${event.message}; see safe-run doctor`);
+        break;
       case 'backup-start':
         break; // the line comes when it is done: one line per backup
       case 'backup-done': {
