@@ -324,7 +324,7 @@ describe('safe-run list', () => {
     expect(byPath).toHaveLength(2);
     const bad = await cli(p.dir, ['list', '--kind', 'nightly']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--kind takes pre-run, manual, pre-restore, not "nightly"');
+    expect(bad.stderr).toContain('--kind takes pre-run, manual, pre-restore, startup, scheduled, shutdown, not "nightly"');
   });
 
   it('--json keeps every field and adds present and state: missing or changed files show', async () => {

@@ -26,7 +26,8 @@ export function pickRun(runs: RunRecord[], wanted: string, opts: { ctx: Context;
   }
   if (!run) throw notFound(`no runs${opts.withBackups ? ' with backups' : ''}`, wanted, opts);
   if (opts.withBackups && run.backups.length === 0) {
-    throw new SafeRunError('usage', `run ${run.id.slice(0, 8)} took no backups (${run.status})`, { hint: 'see: safe-run log' });
+    const why = run.backupSkipped ? `its backup was skipped: ${run.backupSkipped.reason}` : run.status;
+    throw new SafeRunError('usage', `run ${run.id.slice(0, 8)} took no backups (${why})`, { hint: 'see: safe-run log' });
   }
   return run;
 }

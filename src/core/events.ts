@@ -8,6 +8,8 @@ export type GuardEvent =
   | { type: 'busy-wait'; database: string; waitMs: number }
   | { type: 'backup-start'; database: string; location: string; size: number; kind: Backup['kind'] }
   | { type: 'backup-done'; database: string; backup: Backup; ms: number }
+  /** Backups are switched off: the command starts without one (the CLI warns loudly). */
+  | { type: 'backup-skipped'; databases: string[]; reason: string }
   | { type: 'command-start'; argv: string[] }
   /** Automatic retention after a run or backup: what it removed, or why it could not (a warning only). */
   | { type: 'auto-prune'; removed: Backup[]; error?: string }

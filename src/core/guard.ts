@@ -5,6 +5,7 @@ import { describeCause, SafeRunError } from '../errors.js';
 import type { RunKind, RunRecord } from '../oplog/run-record.js';
 import type { Backup, BackupKind } from '../store/manifest.js';
 import { toRef } from './backup-ref.js';
+import { backupsSwitchedOff } from './backups-switch.js';
 import { openEngines, type Context } from './context.js';
 import { lockDatabases } from './db-locks.js';
 import type { EventSink } from './events.js';
@@ -85,6 +86,10 @@ export async function guard(
       hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH`,
     });
   }
+  // Switched off (SAFE_RUN_DISABLE=1, "enabled": false): a guarded command still runs, under its locks
+  // and in the log, without a backup; the record and an event say so. A `backup` run is refused by its
+  // command before it gets here.
+  const off = manual ? undefined : backupsSwitchedOff(ctx.config);
   const engines = await openEngines(req.databases);
   // A log that cannot be read stops the run before anything is written anywhere.
   await ctx.log.read();
@@ -111,7 +116,7 @@ export async function guard(
   };
   try {
     for (const engine of engines) if (!(await engine.exists())) throw missingDatabaseError(engine);
-    await ctx.store.prepare().catch((err) => {
+    if (!off) await ctx.store.prepare().catch((err) => {
       throw new SafeRunError('backup', `cannot use the backup directory ${ctx.store.root}: ${describeCause(err)}`, {
         stage: 'backup',
         hint: 'make it writable, or set "backupDir" in the config',
@@ -131,14 +136,19 @@ export async function guard(
     // In the log before any backup: this proves the log can be written (a read-only or full log
     // directory stops the run here, before a backup nobody's log entry would point to), and a run
     // killed from here on shows as interrupted.
+    if (off) record.backupSkipped = { reason: off.reason };
     await ctx.log.append(record);
-    try {
-      await takeVerifiedBackups(engines, ctx.store, { kind: backupKind, reason: req.reason, runId, check: ctx.config.check, compress: ctx.config.compress, waitMs: req.waitMs }, emit, backups);
-    } catch (err) {
-      await abort(err);
+    if (off) {
+      emit({ type: 'backup-skipped', databases: engines.map((e) => e.name), reason: off.reason });
+    } else {
+      try {
+        await takeVerifiedBackups(engines, ctx.store, { kind: backupKind, reason: req.reason, runId, check: ctx.config.check, compress: ctx.config.compress, waitMs: req.waitMs }, emit, backups);
+      } catch (err) {
+        await abort(err);
+      }
     }
     record.backups = backups.map(toRef);
-    if (!manual) record.rollbackCommand = rollbackCommand(ctx, runId);
+    if (!manual && !off) record.rollbackCommand = rollbackCommand(ctx, runId);
     try {
       await ctx.log.patch(runId, { backups: record.backups, rollbackCommand: record.rollbackCommand });
     } catch (err) {
@@ -158,7 +168,7 @@ export async function guard(
     if (!manual) emit({ type: 'command-end', exitCode: outcome.exitCode, signal: outcome.signal, ms: Date.now() - bodyStarted });
     const result: GuardResult = { record: await completeRecord(ctx, record, started, outcome), backups };
 
-    const rollBack = !outcome.ok && (req.rollbackOnFailure || (await req.askRollback?.(record, backups, outcome)) === true);
+    const rollBack = !outcome.ok && backups.length > 0 && (req.rollbackOnFailure || (await req.askRollback?.(record, backups, outcome)) === true);
     if (rollBack) {
       try {
         result.rollback = await restoreBackups(ctx, {
@@ -177,7 +187,7 @@ export async function guard(
       }
       await ctx.log.patch(runId, { autoRollback: record.autoRollback });
     }
-    await autoPrune(ctx, engines.map((e) => e.name), runId, emit);
+    if (!off) await autoPrune(ctx, engines.map((e) => e.name), runId, emit);
     return result;
   } finally {
     await locks.release();

@@ -46,6 +46,11 @@ export async function withBackup<T>(options: WithBackupOptions, fn: () => Promis
       reason: options.reason,
       waitMs: options.waitMs ?? 30_000,
       rollbackOnFailure: options.rollbackOnError ?? false,
+      // The library prints nothing, but a run without a backup must not pass unnoticed: a process
+      // warning (stderr unless the application handles 'warning' events), besides the log's record.
+      onEvent: (e) => {
+        if (e.type === 'backup-skipped') process.emitWarning(`safe-run: no backup of ${e.databases.join(', ')}: backups are switched off (${e.reason})`, { code: 'SAFE_RUN_NO_BACKUP' });
+      },
     },
     async () => {
       try {

@@ -53,6 +53,11 @@ export interface RunRecord {
   rollbackCommand?: string;
   /** What went wrong, in one line (aborted runs, failed restores). */
   error?: string;
+  /**
+   * Set when the command ran without a backup because backups are switched off (SAFE_RUN_DISABLE=1 or
+   * "enabled": false); `reason` names the switch. Nothing else ever skips a backup.
+   */
+  backupSkipped?: { reason: string };
   /** Set when --rollback-on-failure restored the pre-run backups (or tried to). */
   autoRollback?: { ok: boolean; restoreRunId?: string; error?: string };
   /**

@@ -22,6 +22,10 @@ function problemOf(run: unknown): string | undefined {
       return `(${r.id}) has a backup (backups[${i}]) that is not a backup reference`;
     }
   }
+  if (r.backupSkipped !== undefined) {
+    const s = r.backupSkipped as { reason?: unknown } | null;
+    if (!s || typeof s !== 'object' || typeof s.reason !== 'string') return `(${r.id}) has a "backupSkipped" without a "reason"`;
+  }
   return undefined;
 }
 

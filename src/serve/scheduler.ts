@@ -2,7 +2,8 @@
 // at every tick, a shutdown backup on stop. It prints nothing: it reports events and keeps a ServeStatus.
 import type { DatabaseConfig } from '../config.js';
 import { openEngine, type Context } from '../core/context.js';
-import { examineDatabases } from '../core/doctor.js';
+import { examineDatabases, planRepair, repairDatabase } from '../core/doctor.js';
+import type { Engine } from '../engines/engine.js';
 import type { EnvironmentFinding } from '../core/environment.js';
 import { guard } from '../core/guard.js';
 import { SafeRunError } from '../errors.js';
@@ -12,10 +13,15 @@ import type { DatabaseStatus, ServeStatus } from './status.js';
 
 export type ServeEvent =
   | { type: 'check'; database: string; state: string; problems: string[] }
+  /** autoRestore: a database found damaged at start was restored from its newest good backup (as doctor --yes). */
+  | { type: 'repaired'; database: string; backupId: string; restoreRunId: string; damagedFilesIn: string }
+  | { type: 'repair-failed'; database: string; message: string }
   | { type: 'backup-start'; database: string; kind: BackupKind }
   | { type: 'backup-done'; database: string; kind: BackupKind; backup: Backup; ms: number; pruned: number }
   | { type: 'backup-failed'; database: string; kind: BackupKind; message: string; hint?: string }
   | { type: 'tick-skipped'; database: string; reason: string }
+  /** Another safe-run holds the database (a guarded run, a restore): the backup waits for it. */
+  | { type: 'lock-wait'; database: string; holder: string; waitMs: number }
   | { type: 'next-tick'; at: string }
   | { type: 'stopping' }
   | { type: 'stopped' };
@@ -28,6 +34,12 @@ export interface SchedulerOptions {
   onEvent?: (event: ServeEvent) => void;
   now?: () => Date;
 }
+
+/**
+ * How long a startup or scheduled backup waits for another safe-run's lock (as the CLI's --wait); the
+ * ticks meanwhile are skipped. The shutdown backup does not wait: stopping must not hang on a long run.
+ */
+const LOCK_WAIT_MS = 30_000;
 
 /** setTimeout's longest delay (about 24.8 days): a later tick is reached in several waits. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -63,10 +75,30 @@ export class Scheduler {
       if (!s) continue;
       s.lastCheck = { at: this.now().toISOString(), state: finding.state, problems: finding.problems };
       this.emit({ type: 'check', database: engine.name, state: finding.state, problems: finding.problems });
+      if (finding.state === 'damaged' && this.opts.ctx.config.autoRestore) await this.heal(engine);
     }
     this.status.state = 'running';
     for (const db of this.opts.databases) this.enqueue(db, 'startup');
     this.arm(this.now());
+  }
+
+  /**
+   * "autoRestore": true: repair a database found damaged at start as `safe-run doctor --yes` would (its
+   * damaged files kept in the store, its newest good backup restored, logged as a restore), before its
+   * startup backup. A repair that cannot be made is reported; the startup backup then fails its check.
+   */
+  private async heal(engine: Engine): Promise<void> {
+    const s = this.statusOf(engine.name)!;
+    try {
+      const plan = await planRepair(this.opts.ctx, engine);
+      if (!plan.backup) throw new Error('no backup of it verifies');
+      const repaired = await repairDatabase(this.opts.ctx, engine, plan.backup, { waitMs: LOCK_WAIT_MS, argv: ['doctor', '--db', engine.name, '--yes'] });
+      const check = await engine.checkLive!().catch(() => undefined);
+      if (check) s.lastCheck = { at: this.now().toISOString(), state: check.state, problems: check.problems };
+      this.emit({ type: 'repaired', database: engine.name, backupId: plan.backup.id, restoreRunId: repaired.record.id, damagedFilesIn: repaired.dir });
+    } catch (err) {
+      this.emit({ type: 'repair-failed', database: engine.name, message: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Stop ticking, let a backup under way finish, take the shutdown backups. Never rejects. */
@@ -144,7 +176,7 @@ export class Scheduler {
     let pruned = 0;
     try {
       // The same service as `safe-run backup --kind …`: locked, verified, logged, then the config's
-      // retention. A database another safe-run holds is not waited for: the next tick tries again.
+      // retention. A database another safe-run holds is waited for a while, then the next tick tries again.
       const { backups } = await guard(
         this.opts.ctx,
         {
@@ -153,10 +185,14 @@ export class Scheduler {
           kind: 'backup',
           backupKind: kind,
           reason: `${kind} backup by safe-run serve`,
-          waitMs: 0,
+          waitMs: shutdown ? 0 : LOCK_WAIT_MS,
           rollbackOnFailure: false,
           onEvent: (e) => {
             if (e.type === 'auto-prune') pruned += e.removed.length;
+            if (e.type === 'lock-wait') {
+              const holder = e.holder ? (e.holder.pid ? `pid ${e.holder.pid} (${e.holder.purpose})` : e.holder.purpose) : 'another process';
+              this.emit({ type: 'lock-wait', database: e.database, holder, waitMs: e.waitMs });
+            }
           },
         },
         async () => ({ ok: true, exitCode: 0, signal: null }),

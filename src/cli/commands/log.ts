@@ -75,7 +75,7 @@ export async function run(args: string[]): Promise<number> {
     oneLine(describeRun(r)),
     exitStatus(r, c),
     r.durationMs === undefined ? '' : duration(r.durationMs),
-    r.databases.join(','),
+    r.databases.join(',') + (r.backupSkipped ? ' (no backup)' : ''),
   ]);
   const width = viewWidth();
   const table = renderTable(

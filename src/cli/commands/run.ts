@@ -93,7 +93,8 @@ async function guardedRun(args: string[], command: string[]): Promise<number> {
     if (result.rollbackError) {
       reportError(result.rollbackError, Boolean(values.debug), 'the databases were put back as the command left them');
     }
-    process.stderr.write(`${c.bold('undo')}      ${result.record.rollbackCommand}\n`);
+    if (result.record.backupSkipped) process.stderr.write(`${c.bold('undo')}      ${c.yellow('none: no backup was taken (backups are switched off)')}\n`);
+    else process.stderr.write(`${c.bold('undo')}      ${result.record.rollbackCommand}\n`);
     if (!changesShown) for (const line of await changedLines(result.backups)) process.stderr.write(`${line}\n`);
     // The command's own code, unless a restore we offered (or were asked for) failed.
     return result.rollbackError ? RUN_EXIT.safeRunFailed : shellExitCode(outcome!);

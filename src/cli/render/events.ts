@@ -101,6 +101,13 @@ export function eventRenderer(cwd: string, stream: NodeJS.WriteStream = process.
         stream.write(`${label}  pruned ${n} old backup${n === 1 ? '' : 's'} of ${dbs} (${size(bytes)}, the config's retention)\n`);
         break;
       }
+      case 'backup-skipped': {
+        // Loud on purpose: the one way a guarded command runs without a backup.
+        const warn = c.red().bold('WARNING');
+        stream.write(`${label}  ${warn}: NO BACKUP of ${event.databases.join(', ')}: backups are switched off (${visible(event.reason)})\n`);
+        stream.write(`          this run cannot be rolled back; the log records that its backup was skipped\n`);
+        break;
+      }
       case 'command-start': {
         const cmd = clip(shellJoin(event.argv), RULE - 8);
         stream.write(c.dim(`── ${cmd} ${'─'.repeat(Math.max(3, RULE - 4 - cmd.length))}`) + '\n');

@@ -50,6 +50,7 @@ export function runJson(r: RunRecord) {
     reason: r.reason ?? null,
     error: r.error ?? null,
     autoRollback: r.autoRollback ?? null,
+    backupSkipped: r.backupSkipped ?? null,
     pruned: r.pruned ?? null,
     safeRunVersion: r.safeRunVersion,
   };

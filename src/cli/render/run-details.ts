@@ -46,6 +46,7 @@ export function renderRunDetails(d: RunDetails, c: Paint): string {
   out.push(line('started', `${localTime(r.startedAt)}  (${when(r.startedAt)})`));
   if (r.endedAt) out.push(line('ended', `${localTime(r.endedAt)}${r.durationMs === undefined ? '' : `, after ${duration(r.durationMs)}`}`));
   out.push(...wrapped('databases', r.databases.join(', ') || '(none)', d.width));
+  if (r.backupSkipped) out.push(...wrapped('backup', `skipped: ${oneLine(r.backupSkipped.reason)}`, d.width).map((l) => c.yellow(l)));
   if (r.error) out.push(...wrapped('error', oneLine(r.error), d.width).map((l) => c.red(l)));
   if (r.autoRollback) {
     const a = r.autoRollback;
@@ -111,6 +112,7 @@ function undoLines(d: RunDetails, c: Paint): string[] {
   if (r.status === 'aborted' && !isRestore) return [line('undo', 'nothing to undo: the command never started')];
   if (r.kind === 'backup') return d.backups.map((b) => line('restore', `safe-run restore ${b.ref.id}`));
   const command = r.rollbackCommand ?? (d.backups.length > 0 && !isRestore ? `safe-run rollback ${r.id}` : undefined);
+  if (!command && r.backupSkipped) return [line('undo', 'nothing to roll back to: its backup was skipped (backups were switched off)')];
   if (!command) return [line('undo', isRestore ? 'nothing to undo: no database was changed' : 'no backups to roll back to')];
   const lines = [line('undo', command)];
   const bad = d.backups.filter((b) => !b.check.present || b.check.verified === false);

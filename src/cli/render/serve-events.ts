@@ -23,6 +23,12 @@ export function serveRenderer(json: boolean): (event: ServeLine) => void {
       case 'check':
         out('check', `${event.database}: ${event.state === 'ok' ? c.green('ok') : c.yellow(event.state)}${event.problems.length ? ` (${event.problems.join('; ')})` : ''}`);
         break;
+      case 'repaired':
+        out(c.green('repaired'), `${event.database}: restored backup ${event.backupId} ("autoRestore"); the damaged files are kept in ${event.damagedFilesIn}`);
+        break;
+      case 'repair-failed':
+        out(c.red().bold('FAILED'), `${event.database}: not repaired: ${event.message}; see safe-run doctor`);
+        break;
       case 'backup-start':
         break; // the line comes when it is done: one line per backup
       case 'backup-done': {
@@ -37,6 +43,9 @@ export function serveRenderer(json: boolean): (event: ServeLine) => void {
         break;
       case 'tick-skipped':
         out(c.yellow('skipped'), `${event.database} scheduled backup: ${event.reason}`);
+        break;
+      case 'lock-wait':
+        out('waiting', `${event.database} is locked by ${event.holder}; waiting up to ${Math.round(event.waitMs / 1000)} s`);
         break;
       case 'next-tick':
         break; // every tick would print one; the dashboard and --json show it

@@ -1,0 +1,352 @@
+// safe-run serve as a user runs it: the real CLI in the foreground, real SQLite files, real signals.
+import Database from 'better-sqlite3';
+import type { ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
+import { listOf, logOf, waitFor } from './helpers/review.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+type Event = { type: string; database?: string; kind?: string; backup?: { id: string }; [k: string]: unknown };
+
+/** A project with databases `app` and `other` (data/app.db, data/other.db). */
+function twoDatabases(prefix: string, extraConfig: Record<string, unknown> = {}) {
+  const p = tempProject(prefix);
+  cleanups.push(p.cleanup);
+  const other = path.join(p.dir, 'data', 'other.db');
+  makeSampleDb(other);
+  writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }, { name: 'other', url: 'data/other.db' }], ...extraConfig });
+  return { ...p, other };
+}
+
+function writeConfig(dir: string, config: Record<string, unknown>) {
+  writeFileSync(path.join(dir, 'safe-run.config.json'), JSON.stringify(config, null, 2));
+}
+
+/** A project whose one database `app` holds `mb` MB of blobs, so that backing it up takes a while. */
+function bigProject(prefix: string, mb: number) {
+  const p = tempProject(prefix, { rows: 50 });
+  cleanups.push(p.cleanup);
+  const db = new Database(p.dbPath);
+  db.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
+  const ins = db.prepare('INSERT INTO blobs (data) VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < mb * 16; i++) ins.run(randomBytes(65536));
+  })();
+  db.close();
+  return { ...p, storeDir: path.join(p.dir, 'backups', 'app') };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** `safe-run serve --json --port 0 …`: its events as they come, its stderr, and its exit. */
+function startServe(dir: string, args: string[], env?: Record<string, string | undefined>) {
+  const child = startCli(['serve', '--json', '--port', '0', ...args], { cwd: dir, env });
+  const events: Event[] = [];
+  let stderr = '';
+  let partial = '';
+  child.stdout.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line.trim()) events.push(JSON.parse(line) as Event);
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  cleanups.unshift(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const done = exitOf(child);
+  const count = (pred: (e: Event) => boolean) => events.filter(pred).length;
+  const why = (what: string) => `${what}\nevents: ${events.map((e) => `${e.type} ${e.database ?? ''} ${e.kind ?? ''}`).join('; ')}\nstderr: ${stderr}`;
+  return { child, events, stderr: () => stderr, done, count, why };
+}
+
+const done = (database: string, kind: string) => (e: Event) => e.type === 'backup-done' && e.database === database && e.kind === kind;
+const sha256Of = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+/** Hidden temp directories of backups being (or left half-) written. */
+const tempDirs = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('.') && !n.endsWith('.lock')) : []);
+
+/** Every listed backup is whole: its file has its sha256 and passes integrity_check. */
+async function expectWholeBackups(dir: string) {
+  const listed = await listOf(dir);
+  for (const b of listed) {
+    expect(sha256Of(b.path), b.path).toBe(b.sha256);
+    expect(integrityOf(b.path), b.path).toBe('ok');
+  }
+  return listed;
+}
+
+describe('safe-run serve', () => {
+  it('takes a startup backup, scheduled ones and a shutdown backup of every database, logs each, and exits 0 on SIGTERM', async () => {
+    const p = twoDatabases('safe-run-serve-kinds-');
+    const s = startServe(p.dir, ['--every', '1s']);
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 2 && s.count(done('other', 'scheduled')) >= 2, 30_000, s.why('no two scheduled backups of each'));
+    s.child.kill('SIGTERM');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    expect(s.count(done('app', 'shutdown'))).toBe(1);
+    expect(s.count(done('other', 'shutdown'))).toBe(1);
+    expect(s.events.at(-1)?.type).toBe('stopped');
+
+    const listed = await expectWholeBackups(p.dir);
+    for (const db of ['app', 'other']) {
+      const kinds = listed.filter((b) => b.database === db).map((b) => b.kind);
+      expect(kinds.filter((k) => k === 'startup'), db).toHaveLength(1);
+      expect(kinds.filter((k) => k === 'shutdown'), db).toHaveLength(1);
+      expect(kinds.filter((k) => k === 'scheduled').length, db).toBeGreaterThanOrEqual(2);
+      expect(listed.filter((b) => b.database === db).every((b) => b.state === 'verified')).toBe(true);
+    }
+    // Each backup is in the log as the backup command that would have taken it, succeeded.
+    const log = await logOf(p.dir);
+    for (const b of listed) {
+      const run = log.find((r) => r.backups.some((x) => x.id === b.id));
+      expect(run?.status, b.id).toBe('succeeded');
+      expect(run?.argv, b.id).toEqual(['backup', '--kind', b.kind, '--db', b.database]);
+    }
+    // The check at start, as doctor makes it.
+    expect(s.events.filter((e) => e.type === 'check').map((e) => [e.database, e.state])).toEqual([['app', 'ok'], ['other', 'ok']]);
+  });
+
+  it('backs up at a cron expression from the config (schedule.cron, seconds field)', async () => {
+    const p = twoDatabases('safe-run-serve-cron-', { schedule: { cron: '* * * * * *' } });
+    const s = startServe(p.dir, ['--db', 'app']);
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 2, 30_000, s.why('no scheduled backups from the cron schedule'));
+    expect(s.events.find((e) => e.type === 'started')?.schedule).toBe('cron * * * * * * (UTC)');
+    s.child.kill('SIGINT');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    // --db app: the other database was left alone.
+    expect((await listOf(p.dir)).map((b) => b.database).filter((d) => d !== 'app')).toEqual([]);
+  });
+
+  it('finishes a backup under way when SIGTERM comes, then takes the shutdown backup, keeps nothing partial and exits 0', async () => {
+    const p = bigProject('safe-run-serve-term-', 96);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the startup backup never started'));
+    s.child.kill('SIGTERM');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    // The signal came mid-backup (the premise): the startup backup was reported done after "stopping".
+    const order = s.events.map((e) => (e.type === 'backup-done' ? `done ${e.kind}` : e.type)).filter((t) => t === 'stopping' || t.startsWith('done'));
+    expect(order, s.why('order')).toEqual(['stopping', 'done startup', 'done shutdown']);
+    const listed = await expectWholeBackups(p.dir);
+    expect(listed.map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
+    expect(tempDirs(p.storeDir)).toEqual([]);
+  });
+
+  it('exits at once with 130 on a second signal; the backup cut short is never listed and the next run clears it', async () => {
+    const p = bigProject('safe-run-serve-twice-', 96);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the startup backup never started'));
+    s.child.kill('SIGTERM');
+    await waitFor(() => s.events.some((e) => e.type === 'stopping'), 10_000, s.why('no stopping event'));
+    s.child.kill('SIGTERM');
+    expect(await s.done, s.stderr()).toEqual({ code: 130, signal: null });
+    expect(s.count((e) => e.type === 'backup-done'), s.why('a backup completed; the second signal came too late')).toBe(0);
+    expect(await listOf(p.dir)).toEqual([]);
+    const next = await runCli(['backup'], { cwd: p.dir });
+    expect(next.code, next.stderr).toBe(0);
+    expect(tempDirs(p.storeDir)).toEqual([]);
+    expect(await expectWholeBackups(p.dir)).toHaveLength(1);
+  });
+
+  it('logs a database that has gone as failed and tries it again at each tick, while the server keeps backing up the others', async () => {
+    const p = twoDatabases('safe-run-serve-fail-');
+    const s = startServe(p.dir, ['--every', '1s']);
+    await waitFor(() => s.count(done('other', 'startup')) === 1 && s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backups'));
+    for (const suffix of ['', '-wal', '-shm']) rmSync(p.other + suffix, { force: true });
+    const appBefore = s.count(done('app', 'scheduled'));
+    const failedOther = (e: Event) => e.type === 'backup-failed' && e.database === 'other' && e.kind === 'scheduled';
+    await waitFor(() => s.count(failedOther) >= 2 && s.count(done('app', 'scheduled')) >= appBefore + 2, 30_000, s.why('no retries of other, or app stopped'));
+    expect(s.child.exitCode).toBe(null);
+    expect(String(s.events.find(failedOther)?.message)).toMatch(/other/);
+
+    // Put it back: the next tick backs it up again.
+    makeSampleDb(p.other);
+    await waitFor(() => s.events.slice(s.events.findLastIndex(failedOther)).some(done('other', 'scheduled')), 30_000, s.why('other was not backed up once it was back'));
+    s.child.kill('SIGTERM');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+
+    // The failures are in the operation log, each as an aborted backup of `other` saying what went wrong.
+    const failed = (await logOf(p.dir)).filter((r) => r.databases.includes('other') && r.status === 'aborted');
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    expect(failed[0]!.argv).toEqual(['backup', '--kind', 'scheduled', '--db', 'other']);
+    expect(failed[0]!.error).toBeTruthy();
+  });
+
+  it('skips a tick while the database is held by a guarded run, says so, and backs it up once the run is over', async () => {
+    const p = tempProject('safe-run-serve-skip-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '1s']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backup'));
+    const marker = path.join(p.dir, 'started');
+    const run = runCli(['--', 'sh', '-c', 'touch "$0"; sleep 4', marker], { cwd: p.dir });
+    await waitFor(() => s.count((e) => e.type === 'tick-skipped' && e.database === 'app') >= 1, 30_000, s.why('no tick was skipped'));
+    const guarded = await run;
+    expect(guarded.code, guarded.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    // The backup that waited for the run's lock completes after it; no queue of the skipped ticks follows.
+    const skipped = s.count((e) => e.type === 'tick-skipped');
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 1, 30_000, s.why('the waiting backup never completed'));
+    expect(s.events.some((e) => e.type === 'lock-wait' && e.database === 'app')).toBe(true);
+    s.child.kill('SIGTERM');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    expect(skipped).toBeGreaterThanOrEqual(1);
+    expect(String(s.events.find((e) => e.type === 'tick-skipped')?.reason)).toMatch(/still running/);
+  });
+
+  it('with "autoRestore" repairs a database found damaged at start from its newest good backup, then backs it up', async () => {
+    const p = tempProject('safe-run-serve-heal-', { rows: 3000 });
+    cleanups.push(p.cleanup);
+    const taken = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(taken.code, taken.stderr).toBe(0);
+    const good = JSON.parse(taken.stdout)[0].id as string;
+    const rows = rowsOf(p.dbPath);
+    // Garbage over pages 2 to 4 of the closed database (no -wal left).
+    new Database(p.dbPath).close();
+    const fd = openSync(p.dbPath, 'r+');
+    writeSync(fd, Buffer.alloc(3 * 4096, 0x5a), 0, 3 * 4096, 4096);
+    closeSync(fd);
+
+    // Without autoRestore: reported, left alone, and its startup backup fails (a damaged copy never counts).
+    const plain = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => plain.count((e) => e.type === 'backup-failed' && e.kind === 'startup') === 1, 30_000, plain.why('the startup backup did not fail'));
+    plain.child.kill('SIGTERM');
+    expect((await plain.done).code, plain.stderr()).toBe(0);
+    expect(plain.events.find((e) => e.type === 'check')?.state).toBe('damaged');
+    expect(plain.count((e) => e.type === 'repaired')).toBe(0);
+
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], autoRestore: true });
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backup after the repair'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    expect(s.events.find((e) => e.type === 'repaired')).toMatchObject({ database: 'app', backupId: good });
+    expect(integrityOf(p.dbPath)).toBe('ok');
+    expect(rowsOf(p.dbPath)).toEqual(rows);
+    const repair = (await logOf(p.dir)).find((r) => r.kind === 'restore');
+    expect(repair?.argv).toEqual(['doctor', '--db', 'app', '--yes']);
+    expect(repair?.status).toBe('succeeded');
+  });
+
+  it('refuses a non-loopback --host without a token (exit 2, one line naming --token and SAFE_RUN_TOKEN), before any backup', async () => {
+    const p = tempProject('safe-run-serve-host-');
+    cleanups.push(p.cleanup);
+    const r = await runCli(['serve', '--host', '0.0.0.0', '--port', '0'], { cwd: p.dir, env: { SAFE_RUN_TOKEN: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/0\.0\.0\.0.*token/);
+    expect(r.stderr).toMatch(/--token/);
+    expect(r.stderr).toMatch(/SAFE_RUN_TOKEN/);
+    expect(existsSync(path.join(p.dir, 'backups'))).toBe(false);
+  });
+
+  it('says at start that the store is on a file system that vanishes, or on a serverless platform', async () => {
+    const p = tempProject('safe-run-serve-env-');
+    cleanups.push(p.cleanup);
+    const shm = path.join('/dev/shm', path.basename(p.dir));
+    cleanups.push(() => rmSync(shm, { recursive: true, force: true }));
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], backupDir: shm });
+    const s = startServe(p.dir, ['--every', '1h'], { VERCEL: '1' });
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backup'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const findings = (s.events.find((e) => e.type === 'started')?.environment ?? []) as Array<{ code: string; message: string }>;
+    expect(findings.map((f) => f.code).sort()).toEqual(['serverless', 'volatile-fs']);
+    expect(findings.find((f) => f.code === 'volatile-fs')?.message).toMatch(/tmpfs/);
+    expect(findings.find((f) => f.code === 'serverless')?.message).toMatch(/Vercel/);
+  });
+
+  it('refuses bad schedules in the config and on the command line with one line each (exit 2)', async () => {
+    const p = tempProject('safe-run-serve-config-');
+    cleanups.push(p.cleanup);
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ schedule: { every: '5 parsecs' } }, /schedule\.every must be an interval/],
+      [{ schedule: { cron: '61 * * * *' } }, /schedule\.cron is not a cron expression.*minute/],
+      [{ schedule: { every: '1h', cron: '0 3 * * *' } }, /schedule takes "every" or "cron", not both/],
+      [{ enabled: 'no' }, /enabled must be true or false/],
+    ];
+    for (const [extra, message] of cases) {
+      writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], ...extra });
+      const r = await runCli(['serve', '--port', '0'], { cwd: p.dir });
+      expect(r.code, JSON.stringify(extra)).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(message);
+    }
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }] });
+    const bad = await runCli(['serve', '--every', 'often', '--port', '0'], { cwd: p.dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toMatch(/--every takes an interval/);
+    expect(existsSync(path.join(p.dir, 'backups'))).toBe(false);
+  });
+});
+
+describe('safe-run backup --kind scheduled (one tick, for cron or a systemd timer)', () => {
+  it('takes automatic backups that the config retention prunes, and keeps manual ones', async () => {
+    const p = tempProject('safe-run-backup-kind-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], retention: { keepLast: 2, auto: true } });
+    const manual = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(manual.code, manual.stderr).toBe(0);
+    const manualId = JSON.parse(manual.stdout)[0].id as string;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await runCli(['backup', '--kind', 'scheduled', '--json'], { cwd: p.dir });
+      expect(r.code, r.stderr).toBe(0);
+      ids.push(JSON.parse(r.stdout)[0].id);
+    }
+    const listed = await listOf(p.dir);
+    expect(listed.map((b) => b.id).sort()).toEqual([manualId, ...ids.slice(-2)].sort());
+    expect(listed.find((b) => b.id === ids.at(-1))?.kind).toBe('scheduled');
+    const kinds = await listOf(p.dir, ['--kind', 'scheduled']);
+    expect(kinds.map((b) => b.id).sort()).toEqual(ids.slice(-2).sort());
+  });
+
+  it('refuses a kind it does not take', async () => {
+    const p = tempProject('safe-run-backup-kind-bad-');
+    cleanups.push(p.cleanup);
+    const r = await runCli(['backup', '--kind', 'pre-run'], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/--kind takes manual, scheduled, startup, shutdown/);
+  });
+});
+
+describe('backups switched off (SAFE_RUN_DISABLE=1 or "enabled": false)', () => {
+  it.each([
+    ['SAFE_RUN_DISABLE=1', { SAFE_RUN_DISABLE: '1' }, {}, /SAFE_RUN_DISABLE=1/],
+    ['"enabled": false', {}, { enabled: false }, /"enabled": false/],
+  ])('with %s a guarded run starts the command without a backup, warns loudly and logs why', async (_label, env, config, reason) => {
+    const p = tempProject('safe-run-disabled-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], ...config });
+    const marker = path.join(p.dir, 'ran');
+    const r = await runCli(['--', 'sh', '-c', 'touch "$0"; exit 3', marker], { cwd: p.dir, env });
+    expect(r.code, r.stderr).toBe(3); // the command's own code
+    expect(existsSync(marker)).toBe(true);
+    expect(r.stderr).toMatch(/WARNING: NO BACKUP of app/);
+    expect(r.stderr).toMatch(reason);
+    expect(await listOf(p.dir)).toEqual([]);
+    const [run] = await logOf(p.dir);
+    expect(run!.status).toBe('failed');
+    expect(run!.backups).toEqual([]);
+    expect(run!.backupSkipped?.reason).toMatch(reason);
+    const show = await runCli(['show', run!.id], { cwd: p.dir });
+    expect(show.stdout).toMatch(/skipped: .*(SAFE_RUN_DISABLE|enabled)/);
+    const log = await runCli(['log'], { cwd: p.dir });
+    expect(log.stdout).toMatch(/app \(no backup\)/);
+  });
+
+  it('backup and serve refuse with exit 2 and a line naming the switch', async () => {
+    const p = tempProject('safe-run-disabled-refuse-');
+    cleanups.push(p.cleanup);
+    for (const args of [['backup'], ['backup', '--kind', 'scheduled'], ['serve', '--port', '0']]) {
+      const r = await runCli(args, { cwd: p.dir, env: { SAFE_RUN_DISABLE: '1' } });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(/backups are switched off \(SAFE_RUN_DISABLE=1/);
+      expect(r.stderr).toMatch(/unset SAFE_RUN_DISABLE/);
+    }
+    expect(await listOf(p.dir)).toEqual([]);
+  });
+});
