@@ -26,6 +26,7 @@ ${r.reason ? html`<tr><th>Reason</th><td class="wrap">${r.reason}</td></tr>` : '
 <tr><th>Started</th><td title="${r.startedAt}">${when(r.startedAt)} by ${r.user}@${r.host}</td></tr>
 ${r.durationMs === undefined ? '' : html`<tr><th>Took</th><td>${duration(r.durationMs)}</td></tr>`}
 <tr><th>Databases</th><td>${r.databases.join(', ')}</td></tr>
+${r.backupSkipped ? html`<tr><th>Backup</th><td class="wrap bad">none: ${r.backupSkipped.reason}; this run cannot be rolled back</td></tr>` : ''}
 ${r.error ? html`<tr><th>Error</th><td class="wrap bad">${r.error}</td></tr>` : ''}
 ${r.autoRollback ? html`<tr><th>Rolled back</th><td>${r.autoRollback.ok ? 'yes, automatically' : html`<span class="bad">failed: ${r.autoRollback.error ?? ''}</span>`}</td></tr>` : ''}
 <tr><th>Run id</th><td><code>${r.id}</code></td></tr>

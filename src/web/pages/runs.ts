@@ -31,7 +31,7 @@ export function runsTable(rows: RunRow[]): Html {
 <td class="wrap"><code>${r.command}</code>${r.record.reason ? html`<br><span class="muted">${r.record.reason}</span>` : ''}</td>
 <td>${outcome(r)}</td>
 <td class="wide">${r.record.durationMs === undefined ? '' : duration(r.record.durationMs)}</td>
-<td class="wide">${r.record.databases.join(', ')}</td>
+<td class="wide">${r.record.databases.join(', ')}${r.record.backupSkipped ? html` <span class="bad">(no backup)</span>` : ''}</td>
 </tr>`,
   )}</tbody></table></div>`;
 }
