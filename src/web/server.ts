@@ -1,28 +1,42 @@
-// A stand-in for the dashboard of `safe-run serve` (the real one is on branch h-web): one plain page with
-// the status, so that serve runs end to end. Replaced at merge by the dashboard's own server.ts.
+// The dashboard of `safe-run serve`: starts the HTTP server on host:port and hands back its address.
 import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { loadConfig } from '../config.js';
+import { createContext } from '../core/context.js';
+import { isLoopbackHost } from '../serve/loopback.js';
 import type { ServeStatus } from '../serve/status.js';
+import { newCsrfSecret } from './access.js';
+import { createDashboardApp } from './app.js';
 
 export interface DashboardOptions {
   host: string;
   port: number;
+  /** When set, every request needs it (Authorization: Bearer, or the cookie `/?token=` sets). */
   token?: string;
   cwd: string;
   configPath?: string;
   status(): ServeStatus;
+  /** Called after a manual backup taken from the page. */
   onBackupTaken?(): void;
 }
 
+/**
+ * Start the dashboard. Resolves once it listens (port 0: a free one, named in `url`); rejects when the
+ * address cannot be bound (in use, not this machine's). `close` stops it and waits for open requests.
+ */
 export async function startDashboard(o: DashboardOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const app = new Hono();
-  app.use('*', async (c, next) => {
-    if (o.token && c.req.header('authorization') !== `Bearer ${o.token}` && c.req.query('token') !== o.token) return c.text('token required\n', 401);
-    await next();
+  const explicit = o.configPath ? path.resolve(o.cwd, o.configPath) : undefined;
+  const ctx = createContext(loadConfig(o.cwd, o.configPath), o.cwd, explicit);
+  const app = createDashboardApp({
+    ctx,
+    status: o.status,
+    token: o.token,
+    loopbackOnly: !o.token && isLoopbackHost(o.host),
+    csrfSecret: newCsrfSecret(),
+    onBackupTaken: o.onBackupTaken,
+    report: (line) => process.stderr.write(`${line}\n`),
   });
-  app.get('/', (c) => c.html(`<!doctype html><meta charset="utf-8"><title>safe-run</title><pre>${escape(JSON.stringify(o.status(), null, 2))}</pre>`));
-  app.get('/api/health', (c) => c.json(o.status()));
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port }, (info: AddressInfo) => {
       server.off('error', reject);
@@ -32,14 +46,11 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
+            // Keep-alive connections would hold close() open until they time out.
             (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
           }),
       });
     });
     server.once('error', reject);
   });
-}
-
-function escape(s: string): string {
-  return s.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

@@ -1,0 +1,151 @@
+// The dashboard's defences, over HTTP against a really started server and a real project: the token,
+// the CSRF token of every form, ids that are never paths, a busy database, and the response headers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
+import { csrfOf, fingerprint, request, startDashboardServer, type RunningDashboard } from './helpers/dashboard.js';
+import { listOf, logOf } from './helpers/store.js';
+
+const TOKEN = 'correct-horse-battery-staple-4711';
+
+/** A project with one backup, whose database then changed (so a restore would change something). */
+async function projectWithBackup() {
+  const p = tempProject('safe-run-web-sec-');
+  const r = await runCli(['backup', '--reason', 'baseline'], { cwd: p.dir });
+  expect(r.code, r.stderr).toBe(0);
+  await runCli(['--', 'sqlite3', 'data/app.db', "DELETE FROM users WHERE id > 50"], { cwd: p.dir });
+  const backup = (await listOf(p.dir)).find((b) => b.reason === 'baseline');
+  return { ...p, backupId: backup!.id };
+}
+
+describe('a dashboard started with a token', () => {
+  let p: Awaited<ReturnType<typeof projectWithBackup>>;
+  let server: RunningDashboard;
+  beforeAll(async () => {
+    p = await projectWithBackup();
+    server = await startDashboardServer(p.dir, { token: TOKEN });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    p?.cleanup();
+  });
+
+  it('answers 401 to every page, API call and form without the token, and does nothing', async () => {
+    const before = fingerprint(p.dir);
+    for (const path of ['/', '/runs', '/backups', '/health', `/backups/${p.backupId}/restore`]) {
+      expect((await request(server.port, 'GET', path)).status, path).toBe(401);
+    }
+    const api = await request(server.port, 'GET', '/api/backups');
+    expect(api.status).toBe(401);
+    expect(JSON.parse(api.body).error).toMatch(/token/);
+    expect(api.body).not.toContain(p.backupId);
+    expect((await request(server.port, 'POST', '/backups', { form: { reason: 'no token' } })).status).toBe(401);
+    expect((await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form: { confirm: 'app' } })).status).toBe(401);
+    expect((await request(server.port, 'GET', '/', { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401);
+    expect((await request(server.port, 'GET', '/', { headers: { cookie: 'token=wrong-token' } })).status).toBe(401);
+    expect((await request(server.port, 'GET', '/?token=wrong-token')).status).toBe(401);
+    expect(fingerprint(p.dir)).toEqual(before);
+  });
+
+  it('lets in a request with the bearer token, and sets an HttpOnly SameSite=Strict cookie from ?token= once', async () => {
+    const bearer = await request(server.port, 'GET', '/api/backups', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(bearer.status).toBe(200);
+    expect(JSON.parse(bearer.body).map((b: { id: string }) => b.id)).toContain(p.backupId);
+
+    const first = await request(server.port, 'GET', `/backups?token=${TOKEN}`);
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe('/backups'); // the token leaves the address bar
+    const cookie = String(first.headers['set-cookie']);
+    expect(cookie).toContain(`token=${TOKEN}`);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    const withCookie = await request(server.port, 'GET', '/backups', { headers: { cookie: `token=${TOKEN}` } });
+    expect(withCookie.status).toBe(200);
+    expect(withCookie.body).toContain(p.backupId);
+  });
+});
+
+describe('a dashboard on localhost without a token', () => {
+  let p: Awaited<ReturnType<typeof projectWithBackup>>;
+  let server: RunningDashboard;
+  let csrf: string;
+  beforeAll(async () => {
+    p = await projectWithBackup();
+    server = await startDashboardServer(p.dir);
+    csrf = csrfOf((await request(server.port, 'GET', '/backups')).body);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    p?.cleanup();
+  });
+
+  it('refuses a form without the CSRF token, or with a wrong one, with 403: store, log and database stay identical', async () => {
+    const rows = rowsOf(p.dbPath);
+    const before = fingerprint(p.dir);
+    const attempts: Array<[string, Record<string, string>]> = [
+      ['/backups', { reason: 'forged' }],
+      ['/backups', { reason: 'forged', csrf: 'x'.repeat(csrf.length) }],
+      [`/backups/${p.backupId}/verify`, {}],
+      [`/backups/${p.backupId}/restore`, { confirm: 'app' }],
+      [`/backups/${p.backupId}/restore`, { confirm: 'app', csrf: `${csrf}x` }],
+    ];
+    for (const [path, form] of attempts) {
+      const r = await request(server.port, 'POST', path, { form });
+      expect(r.status, `${path} ${JSON.stringify(form)}`).toBe(403);
+      expect(r.body).toMatch(/nothing was done/);
+    }
+    expect(fingerprint(p.dir)).toEqual(before);
+    expect(rowsOf(p.dbPath)).toEqual(rows);
+    expect(logOf(p.dir).some((r) => r.reason === 'forged')).toBe(false);
+  });
+
+  it('answers 404 to ids that are paths (../../etc/passwd, %2e%2e%2f) and touches nothing', async () => {
+    const rows = rowsOf(p.dbPath);
+    const before = fingerprint(p.dir);
+    const ids = ['../../etc/passwd', '..%2f..%2fetc%2fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', `${p.backupId}%2f..`, p.backupId.slice(0, 6)];
+    for (const id of ids) {
+      expect((await request(server.port, 'GET', `/backups/${id}/restore`)).status, `GET ${id}`).toBe(404);
+      expect((await request(server.port, 'GET', `/runs/${id}`)).status, `GET run ${id}`).toBe(404);
+      for (const action of ['verify', 'restore']) {
+        const r = await request(server.port, 'POST', `/backups/${id}/${action}`, { form: { csrf, confirm: 'app' } });
+        expect(r.status, `POST ${id}/${action}`).toBe(404);
+        expect(r.body).not.toMatch(/root:|at .*\.js:\d+/); // neither the file nor a stack trace
+      }
+    }
+    expect(fingerprint(p.dir)).toEqual(before);
+    expect(rowsOf(p.dbPath)).toEqual(rows);
+    expect(existsSync('/etc/last-verified.json')).toBe(false);
+  });
+
+  it('answers only to a loopback Host name (a page whose name resolves to 127.0.0.1 cannot read the forms)', async () => {
+    const r = await request(server.port, 'GET', '/backups', { headers: { host: `evil.example:${server.port}` } });
+    expect(r.status).toBe(421);
+    expect(r.body).not.toContain('csrf');
+    expect((await request(server.port, 'GET', '/backups', { headers: { host: `localhost:${server.port}` } })).status).toBe(200);
+  });
+
+  it('keeps the API read-only and sends a CSP that allows no inline script', async () => {
+    const post = await request(server.port, 'POST', '/api/backups', { form: { csrf } });
+    expect(post.status).toBe(405);
+    const page = await request(server.port, 'GET', '/');
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'none'/);
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(page.body).not.toMatch(/<script/i);
+  });
+
+  it('answers a busy database with 409 and what to do, not a 500, while a guarded run holds it', async () => {
+    const held = startCli(['--', 'node', '-e', 'console.log("holding"); setTimeout(() => {}, 9000)'], { cwd: p.dir });
+    await new Promise<void>((resolve) => held.stdout.on('data', (d) => String(d).includes('holding') && resolve()));
+    const before = (await listOf(p.dir)).length;
+    const r = await request(server.port, 'POST', '/backups', { form: { csrf, reason: 'while busy' } });
+    expect(r.status).toBe(409);
+    expect(r.body).toMatch(/try again/);
+    expect(r.body).not.toMatch(/at .*\.js:\d+/);
+    await new Promise((resolve) => held.once('exit', resolve));
+    expect((await listOf(p.dir)).length).toBe(before); // the refused backup left nothing behind
+    const again = await request(server.port, 'POST', '/backups', { form: { csrf, reason: 'after it ended' } });
+    expect(again.status).toBe(303);
+    expect((await listOf(p.dir)).some((b) => b.reason === 'after it ended')).toBe(true);
+  });
+});
