@@ -113,6 +113,24 @@ describe('safe-run serve', () => {
     expect(s.events.filter((e) => e.type === 'check').map((e) => [e.database, e.state])).toEqual([['app', 'ok'], ['other', 'ok']]);
   });
 
+  it('applies the config retention after each backup it takes, keeping manual backups', async () => {
+    const p = tempProject('safe-run-serve-retention-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], retention: { keepLast: 2, auto: true } });
+    const manual = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(manual.code, manual.stderr).toBe(0);
+    const s = startServe(p.dir, ['--every', '1s']);
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 4, 30_000, s.why('no four scheduled backups'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const pruned = s.events.reduce((n, e) => n + (e.type === 'backup-done' ? Number(e.pruned) : 0), 0);
+    const taken = s.count((e) => e.type === 'backup-done');
+    const listed = await listOf(p.dir);
+    expect(listed.filter((b) => b.kind === 'manual').map((b) => b.id)).toEqual([JSON.parse(manual.stdout)[0].id]);
+    expect(listed.filter((b) => b.kind !== 'manual').map((b) => b.kind)).toEqual(['shutdown', 'scheduled']);
+    expect(pruned).toBe(taken - 2);
+  });
+
   it('backs up at a cron expression from the config (schedule.cron, seconds field)', async () => {
     const p = twoDatabases('safe-run-serve-cron-', { schedule: { cron: '* * * * * *' } });
     const s = startServe(p.dir, ['--db', 'app']);
