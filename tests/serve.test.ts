@@ -1,15 +1,19 @@
 // safe-run serve as a user runs it: the real CLI in the foreground, real SQLite files, real signals.
 import Database from 'better-sqlite3';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
+import { mountTmpfs, unmountAll } from './helpers/system.js';
 
 const cleanups: Array<() => void> = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(() => {
+  cleanups.splice(0).forEach((c) => c());
+  unmountAll();
+});
 
 type Event = { type: string; database?: string; kind?: string; backup?: { id: string }; [k: string]: unknown };
 
@@ -276,6 +280,25 @@ describe('safe-run serve', () => {
     expect(findings.map((f) => f.code).sort()).toEqual(['serverless', 'volatile-fs']);
     expect(findings.find((f) => f.code === 'volatile-fs')?.message).toMatch(/tmpfs/);
     expect(findings.find((f) => f.code === 'serverless')?.message).toMatch(/Vercel/);
+  });
+
+  it('says at start that the store is on a read-only file system, keeps running, and reports each failed backup', async () => {
+    const p = tempProject('safe-run-serve-ro-');
+    cleanups.push(p.cleanup);
+    const ro = path.join(p.dir, 'ro');
+    mountTmpfs(ro, '4m');
+    cleanups.unshift(unmountAll); // before the project's directory is removed
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], backupDir: 'ro/backups' });
+    const s = startServe(p.dir, ['--every', '1s']);
+    const failed = (e: Event) => e.type === 'backup-failed' && e.database === 'app';
+    await waitFor(() => s.count(failed) >= 2, 30_000, s.why('no failed backups'));
+    expect(s.child.exitCode).toBe(null);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const findings = (s.events.find((e) => e.type === 'started')?.environment ?? []) as Array<{ code: string; message: string }>;
+    expect(findings.find((f) => f.code === 'read-only-fs')?.message).toMatch(/the store .*ro\/backups cannot be written: .* read-only file system/);
+    expect(String(s.events.find(failed)?.message)).toMatch(/backup directory|read-only/);
   });
 
   it('refuses bad schedules in the config and on the command line with one line each (exit 2)', async () => {
