@@ -255,6 +255,27 @@ describe('safe-run serve', () => {
     expect(repair?.status).toBe('succeeded');
   });
 
+  it('without --json prints one line per step on stderr and nothing on stdout', async () => {
+    const p = tempProject('safe-run-serve-text-');
+    cleanups.push(p.cleanup);
+    const child = startCli(['serve', '--every', '1h', '--port', '0'], { cwd: p.dir, env: { DYNO: 'web.1' } });
+    cleanups.unshift(() => child.kill('SIGKILL'));
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    await waitFor(() => /app startup: verified/.test(stderr), 30_000, `no startup line:\n${stderr}`);
+    child.kill('SIGINT');
+    expect((await exitOf(child)).code, stderr).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/serve +1 database \(app\), backups every 1h/);
+    expect(stderr).toMatch(/dashboard http:\/\/127\.0\.0\.1:\d+\//);
+    expect(stderr).toMatch(/WARNING +running on Heroku \(DYNO is set\)/);
+    expect(stderr).toMatch(/app shutdown: verified/);
+    expect(stderr).toMatch(/stopped/);
+    expect(stderr).not.toMatch(/\x1b\[/); // NO_COLOR
+  });
+
   it('refuses a non-loopback --host without a token (exit 2, one line naming --token and SAFE_RUN_TOKEN), before any backup', async () => {
     const p = tempProject('safe-run-serve-host-');
     cleanups.push(p.cleanup);
