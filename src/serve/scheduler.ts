@@ -53,6 +53,7 @@ export class Scheduler {
   /** Backups are taken one at a time: gentler on the machine, and the log and store see one writer. */
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.emit = opts.onEvent ?? (() => undefined);
@@ -68,7 +69,12 @@ export class Scheduler {
   }
 
   /** Check every database, queue the startup backups, arm the timer; resolves once the checks are done. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.checkAndBegin();
+    return this.starting;
+  }
+
+  private async checkAndBegin(): Promise<void> {
     await this.describeDatabases();
     for (const { engine, finding } of await examineDatabases(this.opts.databases).catch(() => [])) {
       const s = this.statusOf(engine.name);
@@ -77,6 +83,7 @@ export class Scheduler {
       this.emit({ type: 'check', database: engine.name, state: finding.state, problems: finding.problems });
       if (finding.state === 'damaged' && this.opts.ctx.config.autoRestore) await this.heal(engine);
     }
+    if (this.stopping) return; // stopped during the checks: stop() takes the shutdown backups
     this.status.state = 'running';
     for (const db of this.opts.databases) this.enqueue(db, 'startup');
     this.arm(this.now());
@@ -110,15 +117,12 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const s of this.status.databases) delete s.nextTickAt;
+    // A check or a repair under way at start is never cut short: it finishes first.
+    await this.starting?.catch(() => undefined);
     // Backups queued but not started are dropped (backupOne sees `stopping`); the one running finishes.
     for (const db of this.opts.databases) this.enqueue(db, 'shutdown', true);
     await this.queue;
     this.emit({ type: 'stopped' });
-  }
-
-  /** Resolves when every backup queued so far is done (for callers that wait on a quiet moment). */
-  idle(): Promise<void> {
-    return this.queue;
   }
 
   private arm(after: Date): void {
