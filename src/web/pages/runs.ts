@@ -21,7 +21,7 @@ export function outcome(r: RunRow): Html {
 
 export function runsTable(rows: RunRow[]): Html {
   if (rows.length === 0) return html`<p class="muted">No runs yet. A guarded run, a backup or a restore shows here.</p>`;
-  return html`<div class="scroll"><table>
+  return html`<div class="scroll"><table class="rows" id="runs">
 <thead><tr><th>Run</th><th>When</th><th class="wide">Kind</th><th>Command</th><th>Result</th><th class="wide">Took</th><th class="wide">Databases</th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr class="${r.failed ? 'failed' : ''}" data-run="${r.record.id}">
