@@ -189,7 +189,7 @@ function errorResponse(c: HonoContext, err: Error, report?: (line: string) => vo
   if (err instanceof SafeRunError) {
     const status = err.kind === 'locked' ? 409 : err.kind === 'usage' || err.kind === 'config' ? 400 : 500;
     if (api) return c.json({ error: err.message, hint: err.hint ?? null }, status);
-    const title = err.kind === 'locked' ? 'Busy' : 'Not done';
+    const title = err.kind === 'locked' ? 'Busy' : c.req.method === 'POST' ? 'Not done' : 'Cannot show this page';
     const hint = err.kind === 'locked' ? `${err.hint ? `${err.hint}. ` : ''}Another backup or run is using it; try again in a moment.` : err.hint;
     return htmlPage(c, title, messagePage(title, err.message, hint), status);
   }
