@@ -130,6 +130,7 @@ export function createDashboardApp(o: DashboardApp): Hono {
       );
     }
     const record = await restoreFromDashboard(ctx, backup);
+    if (record.backups.length > 0) o.onBackupTaken?.(); // its safety backup is the database's newest
     // To the restore's own page (with the command that undoes it): reloading it restores nothing again.
     return c.redirect(`/runs/${record.id}?restored=${backup.id}`, 303);
   });
