@@ -12,7 +12,7 @@ describe('the dashboard over a project with history', () => {
   let undo: string;
   beforeAll(async () => {
     p = tempProject('safe-run-web-pages-');
-    const ok = await runCli(['--reason', 'trim users', '--', 'sqlite3', 'data/app.db', 'DELETE FROM users WHERE id > 90'], { cwd: p.dir });
+    const ok = await runCli(['--reason', 'trim users <img src=x onerror=alert(1)>', '--', 'sqlite3', 'data/app.db', 'DELETE FROM users WHERE id > 90'], { cwd: p.dir });
     expect(ok.code, ok.stderr).toBe(0);
     undo = rollbackLine(ok.stderr);
     const failed = await runCli(['--', 'sh', '-c', 'exit 3'], { cwd: p.dir });
@@ -38,10 +38,11 @@ describe('the dashboard over a project with history', () => {
     expect(rows.filter((r) => r.cls === 'failed').map((r) => r.id)).toEqual([failedId]);
   });
 
-  it('shows one run with what it changed and the same rollback command the CLI printed', async () => {
+  it('shows one run, its reason escaped, with what it changed and the same rollback command the CLI printed', async () => {
     const runId = undo.split(' ').at(-1)!;
     const page = (await request(server.port, 'GET', `/runs/${runId}`)).body;
-    expect(page).toContain('trim users');
+    expect(page).toContain('trim users &lt;img src=x onerror=alert(1)&gt;'); // escaped, never markup
+    expect(page).not.toContain('<img');
     expect(page).toMatch(/<pre id="changes">app: users −10 \(of 100\)<\/pre>/);
     expect(page).toContain(`<pre id="undo">${undo}</pre>`);
   });
