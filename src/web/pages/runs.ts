@@ -40,5 +40,5 @@ export function runsPage(rows: RunRow[], total: number): Html {
   return html`<h1>Runs</h1>
 <p class="muted">${rows.length} of ${total} runs, newest first. Failed runs are marked in red.</p>
 ${runsTable(rows)}
-${rows.length < total ? html`<p><a href="/runs?limit=${Math.min(rows.length * 4, 5000)}">Show more</a></p>` : ''}`;
+${rows.length < total ? html`<p><a href="/runs?limit=${Math.min(rows.length * 4, 5_000)}">Show more</a></p>` : ''}`;
 }
