@@ -1,15 +1,19 @@
 // safe-run serve as a user runs it: the real CLI in the foreground, real SQLite files, real signals.
 import Database from 'better-sqlite3';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
+import { mountTmpfs, unmountAll } from './helpers/system.js';
 
 const cleanups: Array<() => void> = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(() => {
+  cleanups.splice(0).forEach((c) => c());
+  unmountAll();
+});
 
 type Event = { type: string; database?: string; kind?: string; backup?: { id: string }; [k: string]: unknown };
 
@@ -111,6 +115,24 @@ describe('safe-run serve', () => {
     }
     // The check at start, as doctor makes it.
     expect(s.events.filter((e) => e.type === 'check').map((e) => [e.database, e.state])).toEqual([['app', 'ok'], ['other', 'ok']]);
+  });
+
+  it('applies the config retention after each backup it takes, keeping manual backups', async () => {
+    const p = tempProject('safe-run-serve-retention-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], retention: { keepLast: 2, auto: true } });
+    const manual = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(manual.code, manual.stderr).toBe(0);
+    const s = startServe(p.dir, ['--every', '1s']);
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 4, 30_000, s.why('no four scheduled backups'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const pruned = s.events.reduce((n, e) => n + (e.type === 'backup-done' ? Number(e.pruned) : 0), 0);
+    const taken = s.count((e) => e.type === 'backup-done');
+    const listed = await listOf(p.dir);
+    expect(listed.filter((b) => b.kind === 'manual').map((b) => b.id)).toEqual([JSON.parse(manual.stdout)[0].id]);
+    expect(listed.filter((b) => b.kind !== 'manual').map((b) => b.kind)).toEqual(['shutdown', 'scheduled']);
+    expect(pruned).toBe(taken - 2);
   });
 
   it('backs up at a cron expression from the config (schedule.cron, seconds field)', async () => {
@@ -233,6 +255,27 @@ describe('safe-run serve', () => {
     expect(repair?.status).toBe('succeeded');
   });
 
+  it('without --json prints one line per step on stderr and nothing on stdout', async () => {
+    const p = tempProject('safe-run-serve-text-');
+    cleanups.push(p.cleanup);
+    const child = startCli(['serve', '--every', '1h', '--port', '0'], { cwd: p.dir, env: { DYNO: 'web.1' } });
+    cleanups.unshift(() => child.kill('SIGKILL'));
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    await waitFor(() => /app startup: verified/.test(stderr), 30_000, `no startup line:\n${stderr}`);
+    child.kill('SIGINT');
+    expect((await exitOf(child)).code, stderr).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/serve +1 database \(app\), backups every 1h/);
+    expect(stderr).toMatch(/dashboard http:\/\/127\.0\.0\.1:\d+\//);
+    expect(stderr).toMatch(/WARNING +running on Heroku \(DYNO is set\)/);
+    expect(stderr).toMatch(/app shutdown: verified/);
+    expect(stderr).toMatch(/stopped/);
+    expect(stderr).not.toMatch(/\x1b\[/); // NO_COLOR
+  });
+
   it('refuses a non-loopback --host without a token (exit 2, one line naming --token and SAFE_RUN_TOKEN), before any backup', async () => {
     const p = tempProject('safe-run-serve-host-');
     cleanups.push(p.cleanup);
@@ -258,6 +301,25 @@ describe('safe-run serve', () => {
     expect(findings.map((f) => f.code).sort()).toEqual(['serverless', 'volatile-fs']);
     expect(findings.find((f) => f.code === 'volatile-fs')?.message).toMatch(/tmpfs/);
     expect(findings.find((f) => f.code === 'serverless')?.message).toMatch(/Vercel/);
+  });
+
+  it('says at start that the store is on a read-only file system, keeps running, and reports each failed backup', async () => {
+    const p = tempProject('safe-run-serve-ro-');
+    cleanups.push(p.cleanup);
+    const ro = path.join(p.dir, 'ro');
+    mountTmpfs(ro, '4m');
+    cleanups.unshift(unmountAll); // before the project's directory is removed
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], backupDir: 'ro/backups' });
+    const s = startServe(p.dir, ['--every', '1s']);
+    const failed = (e: Event) => e.type === 'backup-failed' && e.database === 'app';
+    await waitFor(() => s.count(failed) >= 2, 30_000, s.why('no failed backups'));
+    expect(s.child.exitCode).toBe(null);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const findings = (s.events.find((e) => e.type === 'started')?.environment ?? []) as Array<{ code: string; message: string }>;
+    expect(findings.find((f) => f.code === 'read-only-fs')?.message).toMatch(/the store .*ro\/backups cannot be written: .* read-only file system/);
+    expect(String(s.events.find(failed)?.message)).toMatch(/backup directory|read-only/);
   });
 
   it('refuses bad schedules in the config and on the command line with one line each (exit 2)', async () => {

@@ -1,6 +1,7 @@
 // Render serve's events: one timestamped line each on stderr, or JSON lines on stdout with --json.
 import type { EnvironmentFinding } from '../../core/environment.js';
 import type { ServeEvent } from '../../serve/scheduler.js';
+import { footprint } from '../../store/manifest.js';
 import { paintFor } from './colour.js';
 import { duration, size, visible } from './format.js';
 
@@ -34,7 +35,7 @@ export function serveRenderer(json: boolean): (event: ServeLine) => void {
       case 'backup-done': {
         const b = event.backup;
         const pruned = event.pruned ? `; retention removed ${event.pruned}` : '';
-        out('backup', `${event.database} ${event.kind}: ${c.green('verified')} ${size(b.size)} in ${duration(event.ms)}  ${b.id}${pruned}`);
+        out('backup', `${event.database} ${event.kind}: ${c.green('verified')} ${size(footprint(b))} in ${duration(event.ms)}  ${b.id}${pruned}`);
         break;
       }
       case 'backup-failed':
