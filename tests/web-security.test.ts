@@ -1,7 +1,8 @@
 // The dashboard's defences, over HTTP against a really started server and a real project: the token,
 // the CSRF token of every form, ids that are never paths, a busy database, and the response headers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
 import { csrfOf, fingerprint, request, startDashboardServer, type RunningDashboard } from './helpers/dashboard.js';
 import { listOf, logOf } from './helpers/store.js';
@@ -32,8 +33,8 @@ describe('a dashboard started with a token', () => {
 
   it('answers 401 to every page, API call and form without the token, and does nothing', async () => {
     const before = fingerprint(p.dir);
-    for (const path of ['/', '/runs', '/backups', '/health', `/backups/${p.backupId}/restore`]) {
-      expect((await request(server.port, 'GET', path)).status, path).toBe(401);
+    for (const where of ['/', '/runs', '/backups', '/health', `/backups/${p.backupId}/restore`]) {
+      expect((await request(server.port, 'GET', where)).status, where).toBe(401);
     }
     const api = await request(server.port, 'GET', '/api/backups');
     expect(api.status).toBe(401);
@@ -89,9 +90,9 @@ describe('a dashboard on localhost without a token', () => {
       [`/backups/${p.backupId}/restore`, { confirm: 'app' }],
       [`/backups/${p.backupId}/restore`, { confirm: 'app', csrf: `${csrf}x` }],
     ];
-    for (const [path, form] of attempts) {
-      const r = await request(server.port, 'POST', path, { form });
-      expect(r.status, `${path} ${JSON.stringify(form)}`).toBe(403);
+    for (const [where, form] of attempts) {
+      const r = await request(server.port, 'POST', where, { form });
+      expect(r.status, `${where} ${JSON.stringify(form)}`).toBe(403);
       expect(r.body).toMatch(/nothing was done/);
     }
     expect(fingerprint(p.dir)).toEqual(before);
@@ -147,5 +148,29 @@ describe('a dashboard on localhost without a token', () => {
     const again = await request(server.port, 'POST', '/backups', { form: { csrf, reason: 'after it ended' } });
     expect(again.status).toBe(303);
     expect((await listOf(p.dir)).some((b) => b.reason === 'after it ended')).toBe(true);
+  });
+});
+
+describe('a dashboard whose operation log became unreadable', () => {
+  let p: ReturnType<typeof tempProject>;
+  let server: RunningDashboard;
+  beforeAll(async () => {
+    p = tempProject('safe-run-web-err-');
+    server = await startDashboardServer(p.dir);
+    writeFileSync(path.join(p.dir, 'logs', 'operations.json'), '{ "version": 1, "runs": [ {"id": ');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    p?.cleanup();
+  });
+
+  it('answers with one line saying what is wrong and what to do, never a stack trace', async () => {
+    for (const where of ['/runs', '/', '/api/runs']) {
+      const r = await request(server.port, 'GET', where);
+      expect(r.status, where).toBe(500);
+      expect(r.body, where).toMatch(/operations\.json/);
+      expect(r.body, where).not.toMatch(/\n\s+at |\.js:\d+:\d+|\.ts:\d+:\d+/);
+    }
+    expect(JSON.parse((await request(server.port, 'GET', '/api/runs')).body).error).toMatch(/operations\.json/);
   });
 });

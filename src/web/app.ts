@@ -3,6 +3,7 @@ import { Hono, type Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Context } from '../core/context.js';
+import { describeRun, isFailure } from '../cli/render/run-summary.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import { shortId } from '../ids.js';
 import type { RunRecord } from '../oplog/run-record.js';
@@ -18,7 +19,6 @@ import { messagePage } from './pages/message.js';
 import { restorePreviewPage } from './pages/restore.js';
 import { runPage } from './pages/run.js';
 import { runsPage } from './pages/runs.js';
-import { isFailure, describeRun } from '../cli/render/run-summary.js';
 
 export interface DashboardApp {
   ctx: Context;
@@ -34,7 +34,10 @@ export interface DashboardApp {
   report?(line: string): void;
 }
 
-const MAX_RUNS = 5_000;
+/** `?limit=N` of the runs page and API: 100 by default, at most 5,000. */
+function limitOf(c: HonoContext): number {
+  return Math.min(Math.max(Number.parseInt(c.req.query('limit') ?? '', 10) || 100, 1), 5_000);
+}
 
 export function createDashboardApp(o: DashboardApp): Hono {
   const { ctx } = o;
@@ -55,8 +58,8 @@ export function createDashboardApp(o: DashboardApp): Hono {
     return next();
   });
   // Every form: a small body, and the CSRF token of this server, or nothing is done.
-  const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('413 the form is too large\n', 413) });
-  app.use('*', async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
+  const smallBody = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('413 the form is too large\n', 413) });
+  app.use('*', async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : smallBody(c, next)));
   app.use('*', async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
@@ -73,8 +76,7 @@ export function createDashboardApp(o: DashboardApp): Hono {
     return htmlPage(c, 'Dashboard', homePage(o.status(), backupStats(rows), runs.runs, csrf, databases), 200, takenNotice(c.req.query('taken'), rows));
   });
   app.get('/runs', async (c) => {
-    const limit = Math.min(Math.max(Number.parseInt(c.req.query('limit') ?? '', 10) || 100, 1), MAX_RUNS);
-    const { runs, total } = await recentRuns(ctx, limit);
+    const { runs, total } = await recentRuns(ctx, limitOf(c));
     return htmlPage(c, 'Runs', runsPage(runs, total));
   });
   app.get('/runs/:id', async (c) => {
@@ -130,14 +132,14 @@ export function createDashboardApp(o: DashboardApp): Hono {
       );
     }
     const record = await restoreFromDashboard(ctx, backup);
+    if (record.backups.length > 0) o.onBackupTaken?.(); // its safety backup is the database's newest
     // To the restore's own page (with the command that undoes it): reloading it restores nothing again.
     return c.redirect(`/runs/${record.id}?restored=${backup.id}`, 303);
   });
 
   // ---- the JSON API: the same data as the pages
   app.get('/api/runs', async (c) => {
-    const limit = Math.min(Math.max(Number.parseInt(c.req.query('limit') ?? '', 10) || 100, 1), MAX_RUNS);
-    const { runs, total } = await recentRuns(ctx, limit);
+    const { runs, total } = await recentRuns(ctx, limitOf(c));
     return c.json({ total, runs: runsJson(runs) });
   });
   app.get('/api/backups', async (c) => c.json(backupsJson(await backupRows(ctx))));
@@ -189,7 +191,7 @@ function errorResponse(c: HonoContext, err: Error, report?: (line: string) => vo
   if (err instanceof SafeRunError) {
     const status = err.kind === 'locked' ? 409 : err.kind === 'usage' || err.kind === 'config' ? 400 : 500;
     if (api) return c.json({ error: err.message, hint: err.hint ?? null }, status);
-    const title = err.kind === 'locked' ? 'Busy' : 'Not done';
+    const title = err.kind === 'locked' ? 'Busy' : c.req.method === 'POST' ? 'Not done' : 'Cannot show this page';
     const hint = err.kind === 'locked' ? `${err.hint ? `${err.hint}. ` : ''}Another backup or run is using it; try again in a moment.` : err.hint;
     return htmlPage(c, title, messagePage(title, err.message, hint), status);
   }

@@ -22,11 +22,13 @@ tr.failed{background:#fff0f0}
 .notice.error{border-color:#b00020;background:#fff0f0}
 form.inline{display:inline}button{font:inherit;padding:.25em .8em;cursor:pointer}
 input[type=text]{font:inherit;padding:.25em .4em;max-width:100%}
-pre,code{font-family:ui-monospace,monospace;font-size:.92em}pre{background:#fff;border:1px solid #e3e3e3;padding:.6em;overflow-x:auto}
+pre,code{font-family:ui-monospace,monospace;font-size:.92em}pre{background:#fff;border:1px solid #e3e3e3;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(16em,1fr));gap:.8em}
 .card{background:#fff;border:1px solid #e3e3e3;padding:.6em .8em}
 .muted{color:#666}
-@media (max-width:40em){.wide{display:none}main{padding:.6em}}
+@media (max-width:40em){.wide{display:none}main{padding:.6em}
+table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid #e3e3e3;padding:.3em 0}
+table.rows td{display:inline-block;border:0;padding:.1em .4em}table.rows td.wrap{display:block}}
 `.trim();
 
 /** The Content-Security-Policy: our own origin only, and the one stylesheet above by its hash. */

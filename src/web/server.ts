@@ -17,7 +17,7 @@ export interface DashboardOptions {
   cwd: string;
   configPath?: string;
   status(): ServeStatus;
-  /** Called after a manual backup taken from the page. */
+  /** Called after a backup taken from the page: a manual one, or a restore's safety backup. */
   onBackupTaken?(): void;
 }
 

@@ -43,7 +43,7 @@ export function backupForm(csrf: string, databases: string[]): Html {
 
 export function backupsTable(rows: BackupRow[], csrf: string): Html {
   if (rows.length === 0) return html`<p class="muted">No backups yet.</p>`;
-  return html`<div class="scroll"><table id="backups">
+  return html`<div class="scroll"><table class="rows" id="backups">
 <thead><tr><th>Backup</th><th class="wide">Database</th><th>Kind</th><th>Taken</th><th class="wide">Size</th><th>State</th><th>Reason</th><th></th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr id="b-${r.backup.id}" data-backup="${r.backup.id}">

@@ -21,7 +21,7 @@ export function outcome(r: RunRow): Html {
 
 export function runsTable(rows: RunRow[]): Html {
   if (rows.length === 0) return html`<p class="muted">No runs yet. A guarded run, a backup or a restore shows here.</p>`;
-  return html`<div class="scroll"><table>
+  return html`<div class="scroll"><table class="rows" id="runs">
 <thead><tr><th>Run</th><th>When</th><th class="wide">Kind</th><th>Command</th><th>Result</th><th class="wide">Took</th><th class="wide">Databases</th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr class="${r.failed ? 'failed' : ''}" data-run="${r.record.id}">
@@ -40,5 +40,5 @@ export function runsPage(rows: RunRow[], total: number): Html {
   return html`<h1>Runs</h1>
 <p class="muted">${rows.length} of ${total} runs, newest first. Failed runs are marked in red.</p>
 ${runsTable(rows)}
-${rows.length < total ? html`<p><a href="/runs?limit=${Math.min(rows.length * 4, 5000)}">Show more</a></p>` : ''}`;
+${rows.length < total ? html`<p><a href="/runs?limit=${Math.min(rows.length * 4, 5_000)}">Show more</a></p>` : ''}`;
 }
