@@ -11,6 +11,19 @@ export interface CommandOutcome {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/** execa, loaded once: started early by preloadCommandRunner, awaited by runCommand. */
+let execaModule: Promise<typeof import('execa')> | undefined;
+const loadExeca = () => (execaModule ??= import('execa'));
+
+/**
+ * Start loading what runCommand needs (execa: ~240 KB of code to compile) now, so that it is ready when
+ * the command starts: the loading fills the time safe-run otherwise waits for its lock keeper and the
+ * disk. A failure shows when runCommand awaits the same load.
+ */
+export function preloadCommandRunner(): void {
+  loadExeca().catch(() => undefined);
+}
+
 /**
  * Run `argv` without a shell, with this process's stdio, environment and `cwd`. SIGINT, SIGTERM and
  * SIGHUP sent to safe-run are passed on to the command (as npm does; on a terminal Ctrl-C reaches both
@@ -29,7 +42,7 @@ export async function runCommand(argv: string[], cwd: string, opts: { lifeline?:
   };
   for (const sig of FORWARDED) process.on(sig, forward);
   try {
-    const { execa } = await import('execa'); // loaded only on the path that runs a command
+    const { execa } = await loadExeca(); // loaded only on the path that runs a command
     const [file, ...args] = argv;
     // The lifeline (see lock/lock-keeper.ts) becomes the command's fd 3: the locks stay while it lives.
     const stdio = opts.lifeline ? (['inherit', 'inherit', 'inherit', opts.lifeline] as const) : ('inherit' as const);
