@@ -1,7 +1,7 @@
 // safe-run [options] -- <command> [args...]: the guarded run.
 import { selectDatabases } from '../../config.js';
 import { guard } from '../../core/guard.js';
-import { preloadCommandRunner, runCommand, shellExitCode, type CommandOutcome } from '../../core/run-command.js';
+import { runCommand, shellExitCode, type CommandOutcome } from '../../core/run-command.js';
 import { RUN_EXIT, SafeRunError } from '../../errors.js';
 import { many, parse, waitMs } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
@@ -47,7 +47,6 @@ async function guardedRun(args: string[], command: string[]): Promise<number> {
   if (command.length === 0 || command[0] === '') {
     throw new SafeRunError('usage', 'no command after "--"', { hint: 'safe-run -- node scripts/migrate.js' });
   }
-  preloadCommandRunner();
   const ctx = contextFrom(values);
   const databases = selectDatabases(ctx.config, ctx.cwd, many(values.db));
   const render = eventRenderer(ctx.cwd);
