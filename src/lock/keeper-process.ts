@@ -1,6 +1,6 @@
 // Start the lock keeper's process (./lock-keeper.ts), ahead of need: a guarded run starts one first thing,
 // so that its Node and SQLite load on another core while safe-run loads its own code, instead of after
-// (the keeper was the largest part of a guarded run's start-up: see bench/run.js, "start-up").
+// (waiting for the keeper was the largest part of a guarded run's start-up: npm run bench:startup).
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
