@@ -520,15 +520,7 @@ async function main() {
       aim: 2,
       unit: 'x',
     },
-    {
-      name: 'safe-run -- true on 1 MB < 300 ms (aim 150 ms)',
-      measure: 'wall, best of 5',
-      value: R.startup.best,
-      also: { 'minus node -e 0': R.startup.best - R.nodeE0.best, 'minus true': R.startup.best - R.true.best },
-      limit: 300,
-      aim: 150,
-      unit: 'ms',
-    },
+    startupTarget(R),
   ].map((t) => ({ ...t, verdict: verdict(t.value, t.limit, t.aim) }));
 
   const env = {
@@ -564,6 +556,19 @@ async function main() {
     return;
   }
   printTable(R, result, targets, restores, writerRuns);
+}
+
+/** Issue 13: `safe-run -- true` on 1 MB at most 50 ms above `node -e 0` (its wall time, for reference, in `also`). */
+function startupTarget(R) {
+  return {
+    name: 'start-up: safe-run -- true on 1 MB ≤ 50 ms above node -e 0',
+    measure: `wall minus node -e 0, best of ${STARTUP_RUNS}`,
+    value: R.startup.best - R.nodeE0.best,
+    also: { 'safe-run -- true': R.startup.best, 'node -e 0': R.nodeE0.best, 'minus true': R.startup.best - R.true.best },
+    limit: 50,
+    aim: 50,
+    unit: 'ms',
+  };
 }
 
 function round(ms) {

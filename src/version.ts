@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 /** The npm package's name: "safe-run" on npm is an unrelated package; the command stays `safe-run`. */
 export const PACKAGE_NAME = 'safe-run-cli';
 
-/** Walk up from this module (dist/version.js, or the single-file CLI in dist/bundle/) to package.json. */
+/** Walk up from this module (dist/version.js, or the bundled CLI's chunks in dist/bundle/) to package.json. */
 function readVersion(): string {
   for (const rel of ['../package.json', '../../package.json']) {
     try {

@@ -176,6 +176,19 @@ describe.concurrent('signals sent to safe-run while the command runs', () => {
     expect(entry!.endedAt).not.toBeNull();
   });
 
+  it('waits for a clean-up after a forwarded SIGTERM that takes longer than 5 s, and never kills the command itself', async () => {
+    const p = project();
+    const script = 'trap "sleep 6; touch cleaned-up; exit 0" TERM; touch started; while :; do sleep 0.05; done';
+    const child = startCli(['--', 'sh', '-c', script], { cwd: p.dir });
+    const done = closed(child);
+    await waitForFile(path.join(p.dir, 'started'));
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(existsSync(path.join(p.dir, 'cleaned-up'))).toBe(true);
+    expect(result.code).toBe(0);
+    expect((await logOf(p.dir))[0]).toMatchObject({ status: 'succeeded', exitCode: 0, signal: null });
+  });
+
   it('exits 143 and logs the run as killed when the forwarded SIGTERM ends the command', async () => {
     const p = project();
     const child = startCli(['--', 'sh', '-c', 'touch started; exec sleep 30'], { cwd: p.dir });

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, binForNobody, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject, type CliResult } from './helpers/cli.js';
@@ -336,5 +336,30 @@ describe('a writer holding the database', () => {
     expect(long.stderr).toMatch(/app is locked for writing by another process; waiting up to 20 s/);
     expect(existsSync(path.join(p.dir, 'marker'))).toBe(true);
     await released;
+  });
+});
+
+describe('the lock keeper a guarded run starts before it knows its databases', () => {
+  /** Lock keepers working in `dir` (a keeper keeps the cwd of the safe-run that forked it). */
+  const keepersIn = (dir: string) =>
+    readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('lock-keeper') && readlinkSync(`/proc/${pid}/cwd`) === dir;
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+
+  it('goes away with safe-run when the run stops before locking, and does not hold safe-run up', async () => {
+    const p = project();
+    const t0 = Date.now();
+    const r = await runCli(['--db', 'data/missing.db', '--', 'touch', 'marker'], { cwd: p.dir, timeoutMs: 20_000 });
+    expect(r.code, r.stderr).toBe(125);
+    expect(r.stderr).toMatch(/missing\.db/);
+    expect(Date.now() - t0).toBeLessThan(15_000); // not killed by the timeout: it ended on its own
+    expect(existsSync(path.join(p.dir, 'marker'))).toBe(false);
+    await waitFor(() => keepersIn(p.dir).length === 0, 10_000, `a lock keeper outlived safe-run: pids ${keepersIn(p.dir).join(', ')}`);
   });
 });

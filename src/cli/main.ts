@@ -4,6 +4,7 @@ import { valueOptions } from './options.js';
 import { ignoreClosedOutput } from './closed-output.js';
 import { paintFor } from './render/colour.js';
 import { visible } from './render/format.js';
+import { startKeeperEarly } from '../lock/keeper-process.js';
 
 export interface CommandModule {
   help: string;
@@ -121,8 +122,11 @@ export async function main(argv: string[]): Promise<void> {
     if (!isRun && command !== undefined) {
       throw new SafeRunError('usage', `"${verb}" takes no command after "--"`, { hint: `see: safe-run ${verb} --help` });
     }
+    const help = rest.includes('--help') || rest.includes('-h');
+    // The lock keeper a guarded run needs starts now, alongside the loading of the code below.
+    if (isRun && !help) startKeeperEarly();
     const mod = await load();
-    if (rest.includes('--help') || rest.includes('-h')) {
+    if (help) {
       process.stdout.write(mod.help + '\n');
       return exit(0);
     }

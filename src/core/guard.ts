@@ -135,9 +135,13 @@ export async function guard(
   try {
     // In the log before any backup: this proves the log can be written (a read-only or full log
     // directory stops the run here, before a backup nobody's log entry would point to), and a run
-    // killed from here on shows as interrupted.
+    // killed from here on shows as interrupted. Not fsynced: the patch below, durable, writes this
+    // record again with its backups and rollback command before the command starts; until then the
+    // record stands for nothing a power cut could make anyone need (a kill -9 loses nothing: the
+    // write is in the file). Two fsyncs fewer per run (a log write took 4 ms at best, 18 ms median,
+    // on this shared disk).
     if (off) record.backupSkipped = { reason: off.reason };
-    await ctx.log.append(record);
+    await ctx.log.append(record, { durable: false });
     if (off) {
       emit({ type: 'backup-skipped', databases: engines.map((e) => e.name), reason: off.reason });
     } else {

@@ -1,7 +1,7 @@
 // Hold locks in a lock keeper (./lock-keeper.ts) that outlives safe-run while the guarded command lives.
-import { fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { LockBusyError, type LockHolder } from './file-lock.js';
+import { takeKeeper } from './keeper-process.js';
 import type { KeeperReport, LockRequest } from './lock-keeper.js';
 
 export interface KeptLocks {
@@ -22,21 +22,11 @@ export interface KeepOptions {
  * waitMs) or an Error (with the errno code) like acquireLock; the keeper is gone then.
  */
 export function keepLocks(files: string[], opts: KeepOptions): Promise<KeptLocks> {
-  // detached: its own session, so that terminal signals and job control leave it alone. The path
-  // resolves from dist/lock and from the CLI's bundle in dist/bundle alike.
-  const keeper = fork(new URL('../lock/lock-keeper.js', import.meta.url), [], {
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc', 'pipe'],
-    detached: true,
-    execArgv: [], // not safe-run's --inspect or --cpu-prof: the keeper is a plain helper
-    serialization: 'json',
-  });
-  const lifeline = keeper.stdio[4] as Socket;
+  const { child: keeper, lifeline } = takeKeeper();
   let onReport: ((r: KeeperReport) => void) | undefined;
   let onExit: (() => void) | undefined;
   keeper.on('message', (r: KeeperReport) => onReport?.(r));
   keeper.on('exit', () => onExit?.());
-  lifeline.on('error', () => undefined);
-  keeper.on('error', () => undefined); // a failed send: the keeper is gone, and 'exit' says so
   const forget = () => {
     lifeline.destroy();
     if (keeper.connected) keeper.disconnect();

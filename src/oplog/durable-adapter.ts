@@ -11,7 +11,11 @@ import { writeFileAtomic } from '../files/durable.js';
  * error, so nobody ever overwrites a damaged log with an empty one.
  */
 export class DurableJsonFile<T> implements Adapter<T> {
-  constructor(readonly file: string) {}
+  /** `durable: false` writes the same way (temp file, rename) without the fsyncs: see OperationLog.append. */
+  constructor(
+    readonly file: string,
+    private readonly opts: { durable?: boolean } = {},
+  ) {}
 
   async read(): Promise<T | null> {
     let text: string;
@@ -37,6 +41,6 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    await writeFileAtomic(this.file, JSON.stringify(data, null, 1) + '\n');
+    await writeFileAtomic(this.file, JSON.stringify(data, null, 1) + '\n', { durable: this.opts.durable ?? true });
   }
 }

@@ -17,8 +17,8 @@ const emptyLog = (): LogData => ({ version: 1, runs: [] });
 export class OperationLog {
   constructor(readonly file: string) {}
 
-  private low(): Low<LogData> {
-    return new Low<LogData>(new DurableJsonFile<LogData>(this.file), emptyLog());
+  private low(durable = true): Low<LogData> {
+    return new Low<LogData>(new DurableJsonFile<LogData>(this.file, { durable }), emptyLog());
   }
 
   /**
@@ -95,7 +95,7 @@ export class OperationLog {
    * Change the log: lock, re-read inside the lock, apply `change`, write. lowdb alone would lose one of
    * two concurrent read-modify-writes; the lock and the re-read make each change see the one before.
    */
-  async update<R>(change: (data: LogData) => R): Promise<R> {
+  async update<R>(change: (data: LogData) => R, opts: { durable?: boolean } = {}): Promise<R> {
     let lock;
     try {
       await ensurePrivateDir(path.dirname(this.file));
@@ -112,7 +112,7 @@ export class OperationLog {
       throw this.writeError(err);
     }
     try {
-      const db = this.low();
+      const db = this.low(opts.durable ?? true);
       await db.read();
       db.data = validateLog(db.data, this.file);
       const result = change(db.data);
@@ -136,10 +136,16 @@ export class OperationLog {
     });
   }
 
-  async append(record: RunRecord): Promise<void> {
+  /**
+   * Add a run. `durable: false` skips the fsyncs (the write is still atomic, and is in the file for every
+   * reader and after a kill -9 at once): for a record that a durable patch rewrites before anything it
+   * stands for happens, as a guarded run's opening record is rewritten with its backups before its
+   * command starts. A power cut in between may lose the record; it stood for nothing yet.
+   */
+  async append(record: RunRecord, opts: { durable?: boolean } = {}): Promise<void> {
     await this.update((data) => {
       data.runs.push(record);
-    });
+    }, opts);
   }
 
   async patch(id: string, fields: Partial<RunRecord>): Promise<void> {
