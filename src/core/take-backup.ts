@@ -11,6 +11,8 @@ import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
 import type { Backup, BackupFile, BackupKind } from '../store/manifest.js';
 import { VERSION } from '../version.js';
+import { storeAsPages } from '../store/page-store/store-pages.js';
+import path from 'node:path';
 
 export interface BackupRequest {
   kind: BackupKind;
@@ -54,6 +56,13 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     const stored = req.compress && engine.capabilities.compressFiles ? await compressAll(files, pending.target, req.compress).catch((err) => {
       throw backupError(engine, err, 'compress', store.root);
     }) : files;
+    // Uncompressed, one file of pages, and earlier backups to share pages with: store only the new ones.
+    const paged =
+      !req.compress && engine.capabilities.pagedFiles && files.length === 1 && !output.serverCopy && pageStoreEnabled()
+        ? await storeAsPages({ dbDir: path.join(store.root, engine.name), source: engine.location, snapshot: paths[0]!, file: (n) => pending.target.file(n) }).catch((err) => {
+            throw backupError(engine, err, 'publish', store.root);
+          })
+        : undefined;
     return await pending.publish({
       database: engine.name,
       engine: engine.kind,
@@ -63,7 +72,7 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
       runId: req.runId,
       createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      files: stored,
+      ...(paged ? { files: paged.files, identity: { size: files[0]!.size, sha256: files[0]!.sha256 }, pages: paged.pages } : { files: stored }),
       ...(output.serverCopy ? { serverCopy: output.serverCopy } : {}),
       facts,
       safeRunVersion: VERSION,
@@ -72,6 +81,14 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     await pending.abort().catch(() => undefined);
     throw err instanceof SafeRunError ? err : backupError(engine, err, 'publish', store.root);
   }
+}
+
+/**
+ * Repeat backups of SQLite are stored as shared pages unless SAFE_RUN_PAGE_STORE=0 (a way back to one
+ * full file per backup, should the page store ever need to be set aside; reading page backups always works).
+ */
+function pageStoreEnabled(): boolean {
+  return process.env.SAFE_RUN_PAGE_STORE !== '0';
 }
 
 /**

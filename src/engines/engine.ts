@@ -43,6 +43,12 @@ export interface EngineCapabilities {
    * openExport are given decompressed copies. PostgreSQL's dumps are compressed by its own tool.
    */
   compressFiles: boolean;
+
+  /**
+   * Its one file is an array of fixed-size pages (SQLite): a backup after an earlier one may be stored
+   * as the pages that changed (store/page-store), and is given back through `assemble` on restore.
+   */
+  pagedFiles?: boolean;
 }
 
 /** A copy of the database that lives on its server rather than in the store (a cloned database). */
@@ -77,7 +83,19 @@ export interface StoredSnapshot {
    * Its files with the sha256 each must still have, the main one first. A compressed one (only for an
    * engine with `capabilities.compressFiles`) also has the size and sha256 of its content.
    */
-  files: Array<{ path: string; sha256: string; size: number; compression?: Compression; content?: { size: number; sha256: string } }>;
+  files: Array<{
+    path: string;
+    sha256: string;
+    size: number;
+    compression?: Compression;
+    content?: { size: number; sha256: string };
+    /**
+     * The file is stored as shared pages (a page backup, for an engine with `capabilities.pagedFiles`):
+     * `path` is not the file; this writes it to `dest` (which must not exist), fsynced, and resolves
+     * once its sha256 matched `sha256` (rejects with a 'checksum' EngineError otherwise).
+     */
+    assemble?: (dest: string) => Promise<{ sha256: string; size: number }>;
+  }>;
   serverCopy?: ServerCopy;
   /** The facts recorded when it was taken (row counts to compare with). */
   facts?: SnapshotFacts;

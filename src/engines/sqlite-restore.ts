@@ -23,6 +23,8 @@ export interface StageRequest {
   /** The backup file is stored compressed: decompressed into the staged copy after its stored sha256 matched. */
   compression?: Compression;
   storedSha256?: string;
+  /** The backup is stored as pages: reassembled straight into the staged copy, its sha256 checked as written. */
+  assemble?: (dest: string) => Promise<{ sha256: string; size: number }>;
   /** How long keeping the old database waits for a writer that holds it (default 30 s). */
   waitMs?: number;
 }
@@ -60,9 +62,16 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
       const stored = await sha256File(req.backupFile);
       if (stored !== req.storedSha256) throw checksumMismatch(req.storedSha256, stored);
     }
+    let assembled: string | undefined;
+    if (req.assemble) {
+      // Its own errors say what is damaged (a checksum) or the disk's (full, not writable).
+      assembled = await req.assemble(staged).then((r) => r.sha256, (err: unknown) => {
+        throw (err as { failure?: string }).failure === 'checksum' ? err : new RestorePlaceError('beside', dir, err);
+      });
+    }
     await (async () => {
       if (req.compression) await decompressFile(req.backupFile, staged, req.compression);
-      else await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
+      else if (!req.assemble) await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
       // The restored file keeps the live file's owner and mode, not the backup's 0600.
       if (live) {
         await fs.chmod(staged, live.mode & 0o7777);
@@ -76,7 +85,7 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     // so a damaged backup is refused with the live database exactly as it was.
     const checking = engine.verifyFile(staged, req.level);
     checking.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
-    const actual = await sha256File(staged);
+    const actual = assembled ?? (await sha256File(staged));
     if (actual !== req.sha256) {
       await checking.catch(() => undefined);
       throw checksumMismatch(req.sha256, actual);

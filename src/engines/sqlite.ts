@@ -27,7 +27,7 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
-  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false, compressFiles: true };
+  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false, compressFiles: true, pagedFiles: true };
   readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(
@@ -177,6 +177,7 @@ export class SqliteEngine implements Engine {
       backupFile: main.path,
       sha256: main.content?.sha256 ?? main.sha256,
       ...(main.compression ? { compression: main.compression, storedSha256: main.sha256 } : {}),
+      ...(main.assemble ? { assemble: main.assemble } : {}),
       level,
       keepOldAt: keepOld?.file(SNAPSHOT_FILE),
       waitMs: opts.waitMs,

@@ -1,0 +1,96 @@
+// Where a database's stored pages are: every pack in its backups' directories, found by hash.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MANIFEST, type BackupManifest } from '../manifest.js';
+import { HASH_BYTES } from './page-hash.js';
+import { INDEX_FILE, movedHashFiles, PACK_FILE, PACK_HASHES_FILE, readHashList } from './page-files.js';
+
+/** A file of raw pages and the hash of each of its slots. */
+export interface Pack {
+  /** The backup whose directory holds it. */
+  owner: string;
+  dir: string;
+  /** The pages file and the hash list file. */
+  data: string;
+  hashFile: string;
+  pageSize: number;
+  count: number;
+  hashes: Buffer;
+}
+
+export interface PageLocation {
+  pack: Pack;
+  slot: number;
+}
+
+/** A full SQLite backup stored as it was written, whose file can serve as a pack (slot i is page i). */
+export function isFullSqlite(m: BackupManifest): boolean {
+  return m.engine === 'sqlite' && !m.pages && !m.files && m.file === 'snapshot.sqlite';
+}
+
+/**
+ * The packs in the backup directory `dir` (described by `m`). A damaged or missing hash list leaves
+ * its pack out: its pages are then not found, which a restore reports, never guesses around.
+ */
+export async function packsOf(dir: string, m: BackupManifest): Promise<Pack[]> {
+  const found: Array<{ data: string; hashFile: string }> = [];
+  if (m.pages) {
+    found.push({ data: PACK_FILE, hashFile: PACK_HASHES_FILE });
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const h of movedHashFiles(names)) found.push({ data: h.replace(/\.hashes$/, '.pack'), hashFile: h });
+  } else if (isFullSqlite(m)) {
+    found.push({ data: m.file, hashFile: INDEX_FILE });
+  }
+  const packs: Pack[] = [];
+  for (const f of found) {
+    const list = await readHashList(path.join(dir, f.hashFile)).catch(() => undefined);
+    if (!list) continue;
+    packs.push({ owner: m.id, dir, data: path.join(dir, f.data), hashFile: path.join(dir, f.hashFile), ...list });
+  }
+  return packs;
+}
+
+/** Every listed backup directory of the database directory `dbDir` with its manifest (hidden ones are not listed). */
+export async function backupDirs(dbDir: string): Promise<Array<{ dir: string; manifest: BackupManifest }>> {
+  const out: Array<{ dir: string; manifest: BackupManifest }> = [];
+  for (const name of (await fs.readdir(dbDir).catch(() => [] as string[])).sort()) {
+    if (name.startsWith('.')) continue;
+    const dir = path.join(dbDir, name);
+    try {
+      const manifest = JSON.parse(await fs.readFile(path.join(dir, MANIFEST), 'utf8')) as BackupManifest;
+      if (manifest.format === 1 && manifest.id === name) out.push({ dir, manifest });
+    } catch {
+      // not a backup (or a damaged one): holds no pages we may use
+    }
+  }
+  return out;
+}
+
+/** Hash → where a page with that hash is stored (the first pack that has it). */
+export class PageLocator {
+  private readonly map = new Map<string, PageLocation>();
+
+  add(pack: Pack): void {
+    for (let slot = 0; slot < pack.count; slot++) {
+      const key = keyOf(pack.hashes, slot);
+      if (!this.map.has(key)) this.map.set(key, { pack, slot });
+    }
+  }
+
+  get(hash: Buffer | string): PageLocation | undefined {
+    return this.map.get(typeof hash === 'string' ? hash : hash.toString('latin1'));
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** The map key of the i-th hash of a list. */
+export function keyOf(hashes: Buffer, i: number): string {
+  return hashes.toString('latin1', i * HASH_BYTES, (i + 1) * HASH_BYTES);
+}

@@ -1,0 +1,121 @@
+// Before a backup is removed: the pages it holds that other backups still use move into one of those.
+import { randomBytes } from 'node:crypto';
+import { promises as fs, constants as fsc } from 'node:fs';
+import path from 'node:path';
+import { fsyncDir, tempName, writeFileAtomic } from '../../files/durable.js';
+import { sha256File } from '../../files/sha256.js';
+import { MANIFEST, type BackupFile, type BackupManifest } from '../manifest.js';
+import { HASH_BYTES } from './page-hash.js';
+import { encodeHashList, INDEX_FILE, readHashList } from './page-files.js';
+import { backupDirs, keyOf, PageLocator, packsOf, type PageLocation } from './packs.js';
+import { pauseForTest } from './test-pause.js';
+
+/**
+ * Copy the pages of the backup in `dir` that other backups of its database use and no other backup
+ * holds into a new pack in the newest of those backups: `moved-<random>.pack`, then its
+ * `moved-<random>.hashes`, each written to a temp file, fsynced and renamed (the hash list last: a pack
+ * is one only once its hash list is there). Nothing that is listed changes meaning on the way: a kill
+ * leaves the pages in both places or in the old one only, and every listed backup restorable. Called
+ * with the database's lock held; returns the bytes moved.
+ */
+export async function rescuePages(dir: string, m: BackupManifest): Promise<number> {
+  const mine = await packsOf(dir, m);
+  if (mine.length === 0) return 0;
+  const ours = new PageLocator();
+  for (const p of mine) ours.add(p);
+  const others = (await backupDirs(path.dirname(dir))).filter((b) => b.dir !== dir);
+  const elsewhere = new PageLocator();
+  for (const b of others) for (const p of await packsOf(b.dir, b.manifest)) elsewhere.add(p);
+
+  const needed = new Map<string, PageLocation>();
+  let heir: (typeof others)[number] | undefined;
+  for (const b of others) {
+    if (!b.manifest.pages) continue; // a full backup holds all of its own pages
+    const list = await readHashList(path.join(b.dir, INDEX_FILE)).catch(() => undefined);
+    if (!list) continue;
+    let uses = false;
+    for (let i = 0; i < list.count; i++) {
+      const key = keyOf(list.hashes, i);
+      if (elsewhere.has(key)) continue;
+      const at = ours.get(key);
+      if (!at) continue;
+      uses = true;
+      needed.set(key, at);
+    }
+    if (uses && (!heir || b.manifest.createdAt.localeCompare(heir.manifest.createdAt) >= 0)) heir = b;
+  }
+  if (!heir || needed.size === 0) return 0;
+
+  const pageSize = mine[0]!.pageSize;
+  const name = `moved-${randomBytes(8).toString('hex')}`;
+  const packTmp = path.join(heir.dir, tempName(`${name}.pack`));
+  const hashesTmp = path.join(heir.dir, tempName(`${name}.hashes`));
+  // In the order of the old packs, so that they are read front to back.
+  const order = [...needed.entries()].sort(([, a], [, b]) => a.pack.data.localeCompare(b.pack.data) || a.slot - b.slot);
+  const hashes = Buffer.alloc(order.length * HASH_BYTES);
+  try {
+    const out = await fs.open(packTmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    try {
+      const handles = new Map<string, fs.FileHandle>();
+      const page = Buffer.allocUnsafe(pageSize);
+      try {
+        for (const [i, [key, at]] of order.entries()) {
+          let fh = handles.get(at.pack.data);
+          if (!fh) handles.set(at.pack.data, (fh = await fs.open(at.pack.data, 'r')));
+          const { bytesRead } = await fh.read(page, 0, pageSize, at.slot * pageSize);
+          if (bytesRead !== pageSize) throw new Error(`${at.pack.data} is shorter than its page list says`);
+          await out.write(page, 0, pageSize, i * pageSize);
+          Buffer.from(key, 'latin1').copy(hashes, i * HASH_BYTES);
+        }
+      } finally {
+        for (const fh of handles.values()) await fh.close();
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await fs.writeFile(hashesTmp, await encodeHashList({ pageSize, count: order.length, hashes }), { mode: 0o600, flag: 'wx' });
+    const fh = await fs.open(hashesTmp, 'r');
+    await fh.sync().finally(() => fh.close());
+    await fs.rename(packTmp, path.join(heir.dir, `${name}.pack`));
+    await fsyncDir(heir.dir);
+    await pauseForTest('prune-pages-pack-renamed');
+    await fs.rename(hashesTmp, path.join(heir.dir, `${name}.hashes`));
+    await fsyncDir(heir.dir);
+  } catch (err) {
+    await fs.rm(packTmp, { force: true });
+    await fs.rm(hashesTmp, { force: true });
+    throw err;
+  }
+  await pauseForTest('prune-pages-hashes-renamed');
+  await listInManifest(heir.dir, heir.manifest, [`${name}.pack`, `${name}.hashes`]);
+  await pauseForTest('prune-pages-moved');
+  return order.length * pageSize;
+}
+
+/**
+ * Name the moved files in the heir's manifest (one atomic rewrite), so that its size counts them and
+ * verify re-hashes them with the rest of its files. A kill before this leaves them unnamed but used:
+ * packs are found by their names in the directory, not through the manifest.
+ */
+async function listInManifest(dir: string, m: BackupManifest, names: string[]): Promise<void> {
+  const added: BackupFile[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    added.push({ name, size: (await fs.stat(file)).size, sha256: await sha256File(file) });
+  }
+  const files = [...(m.files ?? []), ...added];
+  await writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify({ ...m, files }, null, 2) + '\n');
+}
+
+
+/** What killed prunes left in the backup directories of `dbDir`: temp files, and packs without their hash list. */
+export async function removePageLeftovers(dbDir: string): Promise<void> {
+  for (const b of await backupDirs(dbDir)) {
+    const names = await fs.readdir(b.dir).catch(() => [] as string[]);
+    for (const n of names) {
+      const stale = (/^\.moved-[0-9a-f]{16}\.(pack|hashes)\.tmp-/.test(n)) || (/^moved-[0-9a-f]{16}\.pack$/.test(n) && !names.includes(n.replace(/\.pack$/, '.hashes')));
+      if (stale) await fs.rm(path.join(b.dir, n), { force: true });
+    }
+  }
+}
