@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ACCOUNTS, START_BALANCE, ensureDb, existingSize, removeDb } from './make-db.js';
+import { measureRepeatBackups } from './repeat-backup.js';
 import { best, fmtBytes, fmtMs, killChildren, killChildrenNow, parseDuration, parseSize, settle, sizeLabel, timed, track } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -464,6 +465,9 @@ async function main() {
     await settle();
   }
 
+  // The repeat backup after 1 % of the rows were updated (page store), also under the live writer.
+  const repeats = await measureRepeatBackups({ DB, RUNS, dbSize, maxItemId: info.maxItemId, accounts: ACCOUNTS, writer: WRITER, project, guardedRun, restoreRun, checkpoint, settle, row, log, waitFor, stopWriter });
+
   // Start-up overhead on a 1 MB database, interleaved so drift hits all three alike.
   log(`start-up: ${STARTUP_RUNS} rounds of safe-run -- true (1 MB), node -e 0, true`);
   const up = project('startup');
@@ -483,7 +487,7 @@ async function main() {
   for (const r of Object.values(R)) r.best = best(r.runs);
   const copy = R.copy.best;
   const dot = R.sqlite3?.best;
-  const BIG = ['copy', 'sqlite3', 'run', 'step', 'shown', 'before', 'changed', 'liveRun', 'liveStep', 'liveChanged', 'restore', 'restoreCore'];
+  const BIG = ['copy', 'sqlite3', 'run', 'step', 'shown', 'before', 'changed', 'liveRun', 'liveStep', 'liveChanged', 'restore', 'restoreCore', ...REPEAT_ROWS];
   for (const [k, r] of Object.entries(R)) {
     if (BIG.includes(k) || r.component) {
       r.xCopy = r.best / copy;
@@ -529,6 +533,7 @@ async function main() {
       aim: 150,
       unit: 'ms',
     },
+    ...repeatTargets(R, repeats, copy, ratio),
   ].map((t) => ({ ...t, verdict: verdict(t.value, t.limit, t.aim) }));
 
   const env = {
@@ -555,6 +560,7 @@ async function main() {
       Object.entries(R).map(([k, r]) => [k, { what: r.what.trim(), bestMs: round(r.best), runsMs: r.runs.map(round), xCopy: round2(r.xCopy), xSqlite3: round2(r.xSqlite3) }]),
     ),
     restore: restores.map((r) => ({ wallMs: round(r.wallMs), recordMs: r.recordMs, method: r.method, stageMs: r.stageMs, safetyBackupMs: r.safetyMs, swapMs: r.swapMs })),
+    repeatBackups: repeats.map((r) => ({ ...r, shareOfDb: Math.round(r.shareOfDb * 10000) / 10000 })),
     liveWriter: writerRuns.map((w) => ({ ...w, wallMs: round(w.wallMs), commitsPerSecAlone: Math.round(w.commitsPerSecAlone), commitsPerSecDuring: Math.round(w.commitsPerSecDuring), maxCommitMsDuring: round(w.maxCommitMsDuring) })),
     targets: targets.map((t) => ({ name: t.name, measure: t.measure, value: t.unit === 'x' ? round2(t.value) : round(t.value), unit: t.unit, limit: t.limit, aim: t.aim, verdict: t.verdict, also: Object.fromEntries(Object.entries(t.also).map(([k, v]) => [k, round2(v)])) })),
   };
@@ -564,6 +570,44 @@ async function main() {
     return;
   }
   printTable(R, result, targets, restores, writerRuns);
+}
+
+// ---- the repeat backup's figures (bench/repeat-backup.js) ----------------------------------------
+
+const REPEAT_ROWS = ['repeatStep', 'repeatRun', 'repeatRestore', 'repeatLiveStep', 'repeatLiveRun'];
+
+function repeatTargets(R, repeats, copy, ratio) {
+  const bytes = (live) => Math.max(...repeats.filter((r) => r.live === live).map((r) => r.shareOfDb));
+  return [
+    {
+      name: 'repeat backup after 1 % updated ≤ 0.5x durable copy',
+      measure: 'repeat backup step / durable copy',
+      value: ratio(R.repeatStep?.best, copy),
+      also: { 'under a live writer': ratio(R.repeatLiveStep?.best, copy), 'its restore / repeat backup step': ratio(R.repeatRestore?.best, R.repeatStep?.best) },
+      limit: 0.5,
+      aim: 0.5,
+      unit: 'x',
+    },
+    {
+      name: 'repeat backup stores ≤ 5 % of the database',
+      measure: 'bytes it added to the store / database size, worst run, as a fraction',
+      value: bytes(false),
+      also: { 'under a live writer': bytes(true) },
+      limit: 0.05,
+      aim: 0.05,
+      unit: 'x',
+    },
+  ];
+}
+
+function repeatLine(repeats) {
+  const pct = (v) => `${(v * 100).toFixed(1)}%`;
+  const quiet = repeats.filter((r) => !r.live);
+  const live = repeats.filter((r) => r.live);
+  return (
+    `repeat backup: ${quiet[0]?.rowsUpdated ?? '?'} rows updated; added ${quiet.map((r) => pct(r.shareOfDb)).join('/')} of the database ` +
+    `(${live.map((r) => pct(r.shareOfDb)).join('/')} under the writer); stored as pages in ${repeats.filter((r) => r.paged).length}/${repeats.length} runs`
+  );
 }
 
 function round(ms) {
@@ -586,7 +630,7 @@ function printTable(R, result, targets, restores, writerRuns) {
       `CPU busy with other work: ${pct(e.otherCpuBusyBefore)} before, ${pct(e.otherCpuBusyAfter)} after`,
   );
   out.push('');
-  const order = ['copy', 'sqlite3', 'run', 'before', 'step', 'changed', 'liveRun', 'liveStep', 'liveChanged', 'restore', 'restoreCore', 'startup', 'nodeE0', 'true', 'cCopy', 'cSha', 'cQuick', 'cCount', 'iSnap', 'iBoth', 'iSha', 'iVerify'];
+  const order = ['copy', 'sqlite3', 'run', 'before', 'step', 'changed', 'liveRun', 'liveStep', 'liveChanged', 'restore', 'restoreCore', ...REPEAT_ROWS, 'startup', 'nodeE0', 'true', 'cCopy', 'cSha', 'cQuick', 'cCount', 'iSnap', 'iBoth', 'iSha', 'iVerify'];
   const header = ['what', 'best', 'all runs', '×copy', '×.backup'];
   const lines = [];
   for (const k of order) {
@@ -613,6 +657,7 @@ function printTable(R, result, targets, restores, writerRuns) {
       `(max commit ${ws.map((w) => fmtMs(w.maxCommitMsDuring)).join('/')}); ` +
       `accounts invariant held in ${ws.filter((w) => w.consistent).length}/${ws.length} backups`,
   );
+  out.push(repeatLine(result.repeatBackups));
   out.push(`"changed" line after the guarded run: ${[...result.changedLines].join(' | ')}`);
   out.push('');
   out.push('targets:');

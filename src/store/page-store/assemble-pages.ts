@@ -7,7 +7,7 @@ import { checksumMismatch, EngineError } from '../../engines/engine-errors.js';
 import type { BackupManifest } from '../manifest.js';
 import { pageHasher } from './page-hash.js';
 import { INDEX_FILE, readHashList, type HashList } from './page-files.js';
-import { backupDirs, keyOf, PageLocator, packsOf, type Pack } from './packs.js';
+import { backupDirs, keyOf, openPack, PageLocator, packsOf, type Pack } from './packs.js';
 
 /** Bytes written at a time. */
 const CHUNK = 4 * 1024 * 1024;
@@ -27,7 +27,7 @@ export async function assemblePages(dir: string, m: BackupManifest, dest: string
   const handles = new Map<string, fs.FileHandle>();
   const open = async (p: Pack) => {
     let fh = handles.get(p.data);
-    if (!fh) handles.set(p.data, (fh = await fs.open(p.data, 'r')));
+    if (!fh) handles.set(p.data, (fh = await openPack(p.data)));
     return fh;
   };
   const perChunk = CHUNK / pageSize;
@@ -99,11 +99,12 @@ async function damaged(dir: string, m: BackupManifest, index: HashList, locator:
     const key = keyOf(index.hashes, i);
     const at = locator.get(key)!;
     if (bad.has(key)) continue;
-    const fh = await fs.open(at.pack.data, 'r');
+    const fh = await openPack(at.pack.data).catch(() => undefined);
+    page.fill(0);
     try {
-      await fh.read(page, 0, index.pageSize, at.slot * index.pageSize);
+      await fh?.read(page, 0, index.pageSize, at.slot * index.pageSize);
     } finally {
-      await fh.close();
+      await fh?.close();
     }
     if (hash(page).toString('latin1') !== key) bad.set(key, `page ${i + 1} (stored in ${path.basename(at.pack.data)} of backup ${at.pack.owner})`);
   }

@@ -1,5 +1,5 @@
 // Where a database's stored pages are: every pack in its backups' directories, found by hash.
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { MANIFEST, type BackupManifest } from '../manifest.js';
 import { HASH_BYTES } from './page-hash.js';
@@ -38,7 +38,8 @@ export async function packsOf(dir: string, m: BackupManifest): Promise<Pack[]> {
     found.push({ data: PACK_FILE, hashFile: PACK_HASHES_FILE });
     const names = await fs.readdir(dir).catch(() => [] as string[]);
     for (const h of movedHashFiles(names)) found.push({ data: h.replace(/\.hashes$/, '.pack'), hashFile: h });
-  } else if (isFullSqlite(m)) {
+  } else if (!m.files && typeof m.file === 'string') {
+    // One full file (its index is there only if a later backup shares from it): slot i is page i.
     found.push({ data: m.file, hashFile: INDEX_FILE });
   }
   const packs: Pack[] = [];
@@ -48,6 +49,11 @@ export async function packsOf(dir: string, m: BackupManifest): Promise<Pack[]> {
     packs.push({ owner: m.id, dir, data: path.join(dir, f.data), hashFile: path.join(dir, f.hashFile), ...list });
   }
   return packs;
+}
+
+/** Open a pack's file for reading, never through a symbolic link put in its place. */
+export function openPack(file: string): Promise<fs.FileHandle> {
+  return fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
 }
 
 /** Every listed backup directory of the database directory `dbDir` with its manifest (hidden ones are not listed). */

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fsyncDir, tempName, writeFileAtomic } from '../../files/durable.js';
 import { sha256File } from '../../files/sha256.js';
 import { MANIFEST, type BackupFile, type BackupManifest } from '../manifest.js';
-import { HASH_BYTES } from './page-hash.js';
+import { HASH_BYTES, pageHasher } from './page-hash.js';
 import { encodeHashList, INDEX_FILE, readHashList } from './page-files.js';
-import { backupDirs, keyOf, PageLocator, packsOf, type PageLocation } from './packs.js';
+import { backupDirs, keyOf, openPack, PageLocator, packsOf, type PageLocation } from './packs.js';
 import { pauseForTest } from './test-pause.js';
 
 /**
@@ -53,28 +53,37 @@ export async function rescuePages(dir: string, m: BackupManifest): Promise<numbe
   // In the order of the old packs, so that they are read front to back.
   const order = [...needed.entries()].sort(([, a], [, b]) => a.pack.data.localeCompare(b.pack.data) || a.slot - b.slot);
   const hashes = Buffer.alloc(order.length * HASH_BYTES);
+  const hash = await pageHasher();
+  let moved = 0;
   try {
     const out = await fs.open(packTmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     try {
-      const handles = new Map<string, fs.FileHandle>();
+      const handles = new Map<string, fs.FileHandle | undefined>();
       const page = Buffer.allocUnsafe(pageSize);
       try {
-        for (const [i, [key, at]] of order.entries()) {
+        for (const [key, at] of order) {
           let fh = handles.get(at.pack.data);
-          if (!fh) handles.set(at.pack.data, (fh = await fs.open(at.pack.data, 'r')));
-          const { bytesRead } = await fh.read(page, 0, pageSize, at.slot * pageSize);
-          if (bytesRead !== pageSize) throw new Error(`${at.pack.data} is shorter than its page list says`);
-          await out.write(page, 0, pageSize, i * pageSize);
-          Buffer.from(key, 'latin1').copy(hashes, i * HASH_BYTES);
+          if (fh === undefined && !handles.has(at.pack.data)) handles.set(at.pack.data, (fh = await openPack(at.pack.data).catch(() => undefined)));
+          // A page that no longer reads as its hash (a damaged pack, a link in its place) is not
+          // carried over: the backups using it were damaged already, and verify says so.
+          const read = fh ? (await fh.read(page, 0, pageSize, at.slot * pageSize)).bytesRead : 0;
+          if (read !== pageSize || hash(page).toString('latin1') !== key) continue;
+          await out.write(page, 0, pageSize, moved * pageSize);
+          Buffer.from(key, 'latin1').copy(hashes, moved * HASH_BYTES);
+          moved++;
         }
       } finally {
-        for (const fh of handles.values()) await fh.close();
+        for (const fh of handles.values()) await fh?.close();
       }
       await out.sync();
     } finally {
       await out.close();
     }
-    await fs.writeFile(hashesTmp, await encodeHashList({ pageSize, count: order.length, hashes }), { mode: 0o600, flag: 'wx' });
+    if (moved === 0) {
+      await fs.rm(packTmp, { force: true });
+      return 0;
+    }
+    await fs.writeFile(hashesTmp, await encodeHashList({ pageSize, count: moved, hashes }), { mode: 0o600, flag: 'wx' });
     const fh = await fs.open(hashesTmp, 'r');
     await fh.sync().finally(() => fh.close());
     await fs.rename(packTmp, path.join(heir.dir, `${name}.pack`));
@@ -90,7 +99,7 @@ export async function rescuePages(dir: string, m: BackupManifest): Promise<numbe
   await pauseForTest('prune-pages-hashes-renamed');
   await listInManifest(heir.dir, heir.manifest, [`${name}.pack`, `${name}.hashes`]);
   await pauseForTest('prune-pages-moved');
-  return order.length * pageSize;
+  return moved * pageSize;
 }
 
 /**

@@ -1,0 +1,71 @@
+// The repeat backup: a guarded run after an earlier one, once 1 % of the rows were updated (the page store
+// keeps only the pages that changed). Called by bench/run.js with its own helpers, so that every figure
+// comes from the same run against the same durable copy.
+import Database from 'better-sqlite3';
+import { fork } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { track } from './lib.js';
+
+/** Rewrite the payload of 1 % of `items`, picked at random (about 4 % of the pages: ~4 rows a page). */
+export function updateOnePercent(file, maxItemId) {
+  const db = new Database(file, { fileMustExist: true, timeout: 30_000 });
+  try {
+    const touch = db.prepare('UPDATE items SET payload = randomblob(length(payload)) WHERE id = ?');
+    const n = Math.max(1, Math.round(maxItemId / 100));
+    db.transaction(() => {
+      for (let i = 0; i < n; i++) touch.run(1 + Math.floor(Math.random() * maxItemId));
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * RUNS rounds of: empty store, a first guarded run (a full backup), 1 % of the rows updated, a second
+ * guarded run (the repeat backup, timed), the bytes it added to the store, and a restore of it; then the
+ * same repeat backup with the live writer committing throughout. Adds rows to R through `row`.
+ */
+export async function measureRepeatBackups({ DB, RUNS, dbSize, maxItemId, accounts, writer, project, guardedRun, restoreRun, checkpoint, settle, row, log, waitFor, stopWriter }) {
+  const proj = project('repeat');
+  const rounds = [];
+  for (const live of [false, true]) {
+    for (let i = 1; i <= RUNS; i++) {
+      log(`repeat backup after 1 % of the rows were updated${live ? ', under a live writer' : ''} ${i}/${RUNS}`);
+      proj.clear();
+      checkpoint(DB);
+      const first = await guardedRun(proj, DB);
+      const updated = updateOnePercent(DB, maxItemId);
+      await settle();
+      let w;
+      if (live) {
+        w = track(fork(writer, [DB, String(maxItemId), String(accounts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+        await waitFor(w, 'ready', 15_000);
+      }
+      let g;
+      try {
+        g = await guardedRun(proj, DB);
+      } finally {
+        if (w) await stopWriter(w);
+      }
+      const added = (g.backup.files ?? []).reduce((n, f) => n + f.size, 0);
+      const paged = g.backup.pages != null;
+      if (!paged) log(`the repeat backup was stored whole (${g.backup.id}): the page store did not share pages`);
+      row(live ? 'repeatLiveStep' : 'repeatStep', live ? 'repeat backup under a live writer (durationMs)' : 'repeat backup after 1 % updated (durationMs)').runs.push(g.backup.durationMs);
+      row(live ? 'repeatLiveRun' : 'repeatRun', live ? '  its guarded run (wall)' : '  its guarded run (wall)').runs.push(g.wallMs);
+      const round = { live, firstStepMs: first.backup.durationMs, stepMs: g.backup.durationMs, wallMs: g.wallMs, rowsUpdated: updated, paged, bytesAdded: added, shareOfDb: added / dbSize };
+      if (!live) {
+        await settle();
+        const r = await restoreRun(proj, g.backup.id);
+        row('repeatRestore', '  restore of that page backup (record durationMs)').runs.push(r.recordMs);
+        round.restoreMs = r.recordMs;
+      }
+      rounds.push(round);
+      await sleep(100);
+    }
+  }
+  proj.clear();
+  checkpoint(DB);
+  return rounds;
+}
