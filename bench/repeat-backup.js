@@ -6,6 +6,8 @@ import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { track } from './lib.js';
 
+const SECTION = 'repeat backup after 1 % of the rows were updated (page store):';
+
 /** Rewrite the payload of 1 % of `items`, picked at random (about 4 % of the pages: ~4 rows a page). */
 export function updateOnePercent(file, maxItemId) {
   const db = new Database(file, { fileMustExist: true, timeout: 30_000 });
@@ -52,13 +54,13 @@ export async function measureRepeatBackups({ DB, RUNS, dbSize, maxItemId, accoun
       const added = (g.backup.files ?? []).reduce((n, f) => n + f.size, 0);
       const paged = g.backup.pages != null;
       if (!paged) log(`the repeat backup was stored whole (${g.backup.id}): the page store did not share pages`);
-      row(live ? 'repeatLiveStep' : 'repeatStep', live ? 'repeat backup under a live writer (durationMs)' : 'repeat backup after 1 % updated (durationMs)').runs.push(g.backup.durationMs);
-      row(live ? 'repeatLiveRun' : 'repeatRun', live ? '  its guarded run (wall)' : '  its guarded run (wall)').runs.push(g.wallMs);
+      row(live ? 'repeatLiveStep' : 'repeatStep', live ? 'repeat backup under a live writer (durationMs)' : 'repeat backup after 1 % updated (durationMs)', { section: SECTION }).runs.push(g.backup.durationMs);
+      row(live ? 'repeatLiveRun' : 'repeatRun', '  its guarded run (wall)', { section: SECTION }).runs.push(g.wallMs);
       const round = { live, firstStepMs: first.backup.durationMs, stepMs: g.backup.durationMs, wallMs: g.wallMs, rowsUpdated: updated, paged, bytesAdded: added, shareOfDb: added / dbSize };
       if (!live) {
         await settle();
         const r = await restoreRun(proj, g.backup.id);
-        row('repeatRestore', '  restore of that page backup (record durationMs)').runs.push(r.recordMs);
+        row('repeatRestore', '  restore of that page backup (record durationMs)', { section: SECTION }).runs.push(r.recordMs);
         round.restoreMs = r.recordMs;
       }
       rounds.push(round);

@@ -4,7 +4,7 @@ import type { CheckLevel } from '../config.js';
 import type { BackupTarget, Engine } from '../engines/engine.js';
 import { compressFile, SUFFIX, type Compression } from '../files/compression.js';
 import { fsyncPath } from '../files/durable.js';
-import { EngineError } from '../engines/engine-errors.js';
+import { CheckFailedError, EngineError } from '../engines/engine-errors.js';
 import type { EventSink } from './events.js';
 import { describeCause, errnoOf, SafeRunError } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
@@ -28,8 +28,9 @@ export interface BackupRequest {
 }
 
 /**
- * A backup that counts: the snapshot's sha256 is computed from the file on disk after fsync and the copy
- * passes the integrity check, opened read-only. On any failure the partial files are removed and a
+ * A backup that counts: the snapshot's sha256 is of exactly the bytes fsynced to the store (read back,
+ * or taken as the engine wrote them) and the integrity check passed on those bytes (the copy opened
+ * read-only, or a read snapshot the engine proved identical to it). On any failure the partial files are removed and a
  * SafeRunError('backup') says what went wrong and what to try.
  */
 export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req: BackupRequest): Promise<Backup> {
@@ -42,17 +43,22 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     throw backupError(engine, err, 'store', store.root);
   }
   try {
-    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy }).catch((err) => {
-      throw backupError(engine, err, 'snapshot', store.root);
+    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy, check: req.check }).catch((err) => {
+      // The engine may check as it copies: a failed check is a failed verification, not a failed copy.
+      throw backupError(engine, err, err instanceof CheckFailedError ? 'verify' : 'snapshot', store.root);
     });
     const paths = output.files.map((name) => pending.target.file(name));
-    // The hashes (main thread) and the engine's check (its own threads or server) side by side.
-    const [files, facts] = await Promise.all([
-      Promise.all(output.files.map(async (name, i) => ({ name, sha256: await sha256File(paths[i]!), size: (await fs.stat(paths[i]!)).size }))),
-      engine.verify({ files: paths, serverCopy: output.serverCopy }, req.check).catch((err) => {
-        throw backupError(engine, err, 'verify', store.root);
-      }),
-    ]);
+    const verified = output.verified?.hashes.length === output.files.length ? output.verified : undefined;
+    // What the engine hashed as it wrote and checked is not read again; otherwise the hashes (main
+    // thread) and the engine's check (its own threads or server) side by side.
+    const [files, facts] = verified
+      ? [output.files.map((name, i) => ({ name, ...verified.hashes[i]! })), verified.facts]
+      : await Promise.all([
+          Promise.all(output.files.map(async (name, i) => ({ name, sha256: await sha256File(paths[i]!), size: (await fs.stat(paths[i]!)).size }))),
+          engine.verify({ files: paths, serverCopy: output.serverCopy }, req.check).catch((err) => {
+            throw backupError(engine, err, 'verify', store.root);
+          }),
+        ]);
     const stored = req.compress && engine.capabilities.compressFiles ? await compressAll(files, pending.target, req.compress).catch((err) => {
       throw backupError(engine, err, 'compress', store.root);
     }) : files;

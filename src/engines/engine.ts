@@ -19,8 +19,12 @@ export interface SnapshotFacts {
   strategy?: string;
   /** Every user table with its row count (null where it cannot be counted, e.g. a virtual table). */
   tables: Array<{ name: string; rows: number | null }>;
-  /** What the integrity check said: "ok", or its first complaints. */
-  check: { level: CheckLevel; result: string };
+  /**
+   * What the integrity check said: "ok", or its first complaints. `on`: what it read (SQLite): the
+   * backup file itself ('copy'), or the live database's read snapshot whose bytes the copy provably
+   * holds ('snapshot', see SqliteEngine.snapshot); absent in backups taken before this was recorded.
+   */
+  check: { level: CheckLevel; result: string; on?: 'snapshot' | 'copy' };
 }
 
 /** What callers really check before asking for something an engine may not do. */
@@ -73,6 +77,13 @@ export interface BackupTarget {
 export interface SnapshotOutput {
   /** The names of the files written through `target.file`, the main one first; never empty. */
   files: string[];
+  /**
+   * Given when `opts.check` was asked for and the engine did the caller's work itself while writing:
+   * the sha256 and size of exactly the bytes of each file (same order as `files`), taken as they were
+   * written and fsynced, and the facts of a check that provably read those same bytes. The caller then
+   * neither reads the files again nor checks them.
+   */
+  verified?: { hashes: Array<{ sha256: string; size: number }>; facts: SnapshotFacts };
   /** A copy on the server that belongs to this backup (its files then describe it). */
   serverCopy?: ServerCopy;
 }
@@ -189,6 +200,8 @@ export interface SnapshotOptions {
   waitMs?: number;
   /** Called once when the snapshot has to wait for a writer, with how long it will wait at most. */
   onBusy?: (waitMs: number) => void;
+  /** The check the caller will make: an engine may make it (and hash) while it writes (see SnapshotOutput.verified). */
+  check?: CheckLevel;
 }
 
 export interface Engine {
