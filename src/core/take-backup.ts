@@ -11,7 +11,7 @@ import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
 import type { Backup, BackupFile, BackupKind } from '../store/manifest.js';
 import { VERSION } from '../version.js';
-import { storeAsPages } from '../store/page-store/store-pages.js';
+import { PageHashesAsCopied, sharePagesFrom, storeAsPages } from '../store/page-store/store-pages.js';
 import path from 'node:path';
 
 export interface BackupRequest {
@@ -43,7 +43,13 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     throw backupError(engine, err, 'store', store.root);
   }
   try {
-    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy, check: req.check }).catch((err) => {
+    // Earlier backups to share pages with (uncompressed, an engine whose file is pages): then only the
+    // new pages are kept, so the full copy need not be fsynced, and its pages are hashed as it is copied.
+    const dbDir = path.join(store.root, engine.name);
+    const bases = !req.compress && engine.capabilities.pagedFiles && pageStoreEnabled() ? await sharePagesFrom(dbDir, engine.location).catch(() => []) : [];
+    const asCopied = bases.length > 0 ? await PageHashesAsCopied.make() : undefined;
+    const pageOpts = asCopied ? { onChunk: asCopied.onChunk, durable: false } : {};
+    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy, check: req.check, ...pageOpts }).catch((err) => {
       // The engine may check as it copies: a failed check is a failed verification, not a failed copy.
       throw backupError(engine, err, err instanceof CheckFailedError ? 'verify' : 'snapshot', store.root);
     });
@@ -62,13 +68,14 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     const stored = req.compress && engine.capabilities.compressFiles ? await compressAll(files, pending.target, req.compress).catch((err) => {
       throw backupError(engine, err, 'compress', store.root);
     }) : files;
-    // Uncompressed, one file of pages, and earlier backups to share pages with: store only the new ones.
     const paged =
-      !req.compress && engine.capabilities.pagedFiles && files.length === 1 && !output.serverCopy && pageStoreEnabled()
-        ? await storeAsPages({ dbDir: path.join(store.root, engine.name), source: engine.location, snapshot: paths[0]!, file: (n) => pending.target.file(n) }).catch((err) => {
+      asCopied && files.length === 1 && !output.serverCopy
+        ? await storeAsPages({ dbDir, bases, snapshot: paths[0]!, index: asCopied.index(files[0]!.size, facts.pageSize ?? 0), file: (n) => pending.target.file(n) }).catch((err) => {
             throw backupError(engine, err, 'publish', store.root);
           })
         : undefined;
+    // Kept whole after all (too many new pages): now it must be durable, like any full backup.
+    if (asCopied && !paged) for (const p of paths) await fsyncPath(p);
     return await pending.publish({
       database: engine.name,
       engine: engine.kind,

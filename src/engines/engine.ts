@@ -202,6 +202,17 @@ export interface SnapshotOptions {
   onBusy?: (waitMs: number) => void;
   /** The check the caller will make: an engine may make it (and hash) while it writes (see SnapshotOutput.verified). */
   check?: CheckLevel;
+  /**
+   * Called with each chunk of the main file, in order (`offset` its place), when the engine writes the
+   * file's final bytes as it reads them; never when it rewrites the file afterwards (SQLite folding a
+   * -wal). The page store hashes pages here instead of reading the file again. The buffer is reused.
+   */
+  onChunk?: (chunk: Buffer, offset: number) => void;
+  /**
+   * false: the caller will replace the files (the page store keeps only the new pages) and fsyncs what it
+   * keeps, so the engine need not fsync them (default true).
+   */
+  durable?: boolean;
 }
 
 export interface Engine {

@@ -82,7 +82,7 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
     if (frozen) {
       const size = (await fs.stat(live)).size;
       if (opts.check && size >= WORKER_THRESHOLD) liveCheck = checkLiveInWorkers(live, opts.check);
-      copied = await copyHashing(live, dest, { patch: wal ? toRollbackHeader : undefined });
+      copied = await copyHashing(live, dest, { patch: wal ? toRollbackHeader : undefined, onChunk: opts.onChunk, sync: opts.durable ?? true });
       if (opts.check && !liveCheck) {
         // Small: the check on our own connection, inside the very transaction that fixed the copy.
         facts = { ...readFactsOn(src), check: { level: opts.check, result: runCheckOn(src, opts.check), on: 'snapshot' } };
@@ -111,7 +111,7 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
     await fs.chmod(dest, 0o600);
     foldCopy(dest, walCopied);
     for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
-    await fsyncPath(dest);
+    if (opts.durable ?? true) await fsyncPath(dest);
   }
   if (liveCheck) return { ...copied!, facts: await liveCheck.facts };
   if (!opts.check) return copied ?? { sha256: await sha256File(dest), size: (await fs.stat(dest)).size };

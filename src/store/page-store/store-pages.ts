@@ -29,83 +29,118 @@ export interface PagedBackup {
 export interface StorePagesRequest {
   /** The database's directory in the store (its earlier backups are its subdirectories). */
   dbDir: string;
-  /** The live database's identity: only backups of the same source are shared from (they share its lock). */
-  source: string;
-  /** The verified full snapshot, in the backup being written. */
+  /** The earlier backups to share pages from (sharePagesFrom). */
+  bases: Base[];
+  /** The verified full snapshot, in the backup being written (perhaps not fsynced yet). */
   snapshot: string;
+  /** Its page hashes when they were taken as it was written (PageHashesAsCopied), else it is read here. */
+  index?: Buffer;
   /** Where this backup's other files go (`target.file`). */
   file(name: string): string;
 }
 
+type Base = { dir: string; manifest: BackupManifest };
+
 /**
- * Replace `snapshot` by an index and a pack when earlier backups of the same database hold pages it can
- * share; undefined (the full file stays, with its index beside it when one was made) when there are
- * none, when it is not a whole number of pages, or when more than MAX_NEW_SHARE of its pages are new.
- * Runs under the database's lock, so no prune removes a shared pack meanwhile.
+ * The backups of the database whose pages a new backup of `source` may share: page backups and full
+ * SQLite files of the same source (the same live database, so under the lock the new backup holds: no
+ * prune removes them meanwhile). Empty: the new backup is a first one, kept whole.
+ */
+export async function sharePagesFrom(dbDir: string, source: string): Promise<Base[]> {
+  return (await backupDirs(dbDir)).filter(({ manifest: m }) => m.source === source && (m.pages || isFullSqlite(m)));
+}
+
+/**
+ * Page hashes taken from the chunks of a file as it is copied (SnapshotOptions.onChunk): the copy is
+ * then not read again to hash it. `index` answers only if the chunks covered exactly the whole file.
+ */
+export class PageHashesAsCopied {
+  private pageSize = 0;
+  private seen = 0;
+  private hashes: Buffer[] = [];
+  private broken = false;
+  private constructor(private readonly hash: (data: Uint8Array) => Buffer) {}
+
+  static async make(): Promise<PageHashesAsCopied> {
+    return new PageHashesAsCopied(await pageHasher());
+  }
+
+  readonly onChunk = (chunk: Buffer, offset: number): void => {
+    if (this.broken) return;
+    if (offset === 0) this.pageSize = headerPageSize(chunk);
+    if (offset !== this.seen || !this.pageSize || chunk.length % this.pageSize !== 0) {
+      this.broken = true;
+      return;
+    }
+    const out = Buffer.allocUnsafe((chunk.length / this.pageSize) * HASH_BYTES);
+    for (let off = 0, i = 0; off < chunk.length; off += this.pageSize, i++) this.hash(chunk.subarray(off, off + this.pageSize)).copy(out, i * HASH_BYTES);
+    this.hashes.push(out);
+    this.seen += chunk.length;
+  };
+
+  /** The hashes of every page of a file of `size` bytes and `pageSize`, if that is what the chunks were. */
+  index(size: number, pageSize: number): Buffer | undefined {
+    return !this.broken && this.seen === size && this.pageSize === pageSize ? Buffer.concat(this.hashes) : undefined;
+  }
+}
+
+/**
+ * Replace `snapshot` by an index and a pack when `bases` hold pages it can share; undefined (the full
+ * file stays, with its index beside it when one was made) when it is not a whole number of pages, or
+ * when more than MAX_NEW_SHARE of its pages are new. Runs under the database's lock.
  */
 export async function storeAsPages(req: StorePagesRequest): Promise<PagedBackup | undefined> {
   const { size } = await fs.stat(req.snapshot);
   const pageSize = await pageSizeOf(req.snapshot);
-  if (!pageSize || size === 0 || size % pageSize !== 0) return undefined;
-  const bases = (await backupDirs(req.dbDir)).filter(({ manifest: m }) => m.source === req.source && (m.pages || isFullSqlite(m)));
-  if (bases.length === 0) return undefined;
-  await indexNewestFull(bases);
-  const locator = new PageLocator();
-  for (const b of bases) for (const pack of await packsOf(b.dir, b.manifest)) if (pack.pageSize === pageSize) locator.add(pack);
-
+  if (!pageSize || size === 0 || size % pageSize !== 0 || req.bases.length === 0) return undefined;
   const pageCount = size / pageSize;
-  const hash = await pageHasher();
-  const index = Buffer.alloc(pageCount * HASH_BYTES);
+  const index = req.index?.length === pageCount * HASH_BYTES ? req.index : await hashPages(req.snapshot, size, pageSize);
+  await indexNewestFull(req.bases);
+  const locator = new PageLocator();
+  for (const b of req.bases) for (const pack of await packsOf(b.dir, b.manifest)) if (pack.pageSize === pageSize) locator.add(pack);
+
+  // The pages no base holds, each once, in file order.
   const own = new Set<string>();
-  const ownHashes: Buffer[] = [];
+  const fresh: number[] = [];
+  for (let i = 0; i < pageCount; i++) {
+    const key = keyOf(index, i);
+    if (locator.has(key) || own.has(key)) continue;
+    own.add(key);
+    fresh.push(i);
+  }
+  const indexBytes = await encodeHashList({ pageSize, count: pageCount, hashes: index });
+  if (fresh.length > pageCount * MAX_NEW_SHARE) {
+    await writeFileAtomic(req.file(INDEX_FILE), indexBytes); // the full file, ready to be shared from
+    return undefined;
+  }
   const packPath = req.file(PACK_FILE);
   const pack = await fs.open(packPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   const packSha = createHash('sha256');
-  let packSize = 0;
+  const packHashes = Buffer.alloc(fresh.length * HASH_BYTES);
   const src = await fs.open(req.snapshot, 'r');
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
-    let out = Buffer.allocUnsafe(CHUNK);
-    let outLen = 0;
-    const flush = async () => {
-      if (outLen === 0) return;
-      await pack.write(out, 0, outLen);
-      packSha.update(out.subarray(0, outLen));
-      packSize += outLen;
-      outLen = 0;
-    };
-    for (let pos = 0; pos < size; ) {
-      const { bytesRead } = await src.read(buf, 0, Math.min(CHUNK, size - pos), pos);
-      if (bytesRead === 0 || bytesRead % pageSize !== 0) throw new Error(`${req.snapshot} changed while it was read`);
-      for (let off = 0; off < bytesRead; off += pageSize) {
-        const page = buf.subarray(off, off + pageSize);
-        const h = hash(page);
-        const i = (pos + off) / pageSize;
-        h.copy(index, i * HASH_BYTES);
-        const key = keyOf(index, i);
-        if (locator.has(key) || own.has(key)) continue;
-        own.add(key);
-        ownHashes.push(h);
-        if (outLen + pageSize > out.length) await flush();
-        page.copy(out, outLen);
-        outLen += pageSize;
-      }
-      pos += bytesRead;
+    const perChunk = CHUNK / pageSize;
+    let written = 0;
+    // Runs of neighbouring new pages are read in one call.
+    for (let k = 0; k < fresh.length; ) {
+      let n = 1;
+      while (k + n < fresh.length && n < perChunk && fresh[k + n] === fresh[k]! + n) n++;
+      const want = n * pageSize;
+      const { bytesRead } = await src.read(buf, 0, want, fresh[k]! * pageSize);
+      if (bytesRead !== want) throw new Error(`${req.snapshot} changed while it was read`);
+      for (let j = 0; j < n; j++) index.copy(packHashes, (k + j) * HASH_BYTES, fresh[k + j]! * HASH_BYTES, (fresh[k + j]! + 1) * HASH_BYTES);
+      await pack.write(buf, 0, want, written);
+      packSha.update(buf.subarray(0, want));
+      written += want;
+      k += n;
     }
-    await flush();
     await pack.sync();
-    out = Buffer.alloc(0);
   } finally {
     await src.close();
     await pack.close();
   }
-  const indexBytes = await encodeHashList({ pageSize, count: pageCount, hashes: index });
-  if (own.size > pageCount * MAX_NEW_SHARE) {
-    await fs.rm(packPath, { force: true });
-    await writeFileAtomic(req.file(INDEX_FILE), indexBytes); // the full file, ready to be shared from
-    return undefined;
-  }
-  const hashesBytes = await encodeHashList({ pageSize, count: ownHashes.length, hashes: Buffer.concat(ownHashes) });
+  const hashesBytes = await encodeHashList({ pageSize, count: fresh.length, hashes: packHashes });
   await writeFileAtomic(req.file(PACK_HASHES_FILE), hashesBytes);
   await writeFileAtomic(req.file(INDEX_FILE), indexBytes);
   await fs.rm(req.snapshot);
@@ -113,24 +148,48 @@ export async function storeAsPages(req: StorePagesRequest): Promise<PagedBackup 
   return {
     files: [
       { name: INDEX_FILE, size: indexBytes.length, sha256: sha(indexBytes) },
-      { name: PACK_FILE, size: packSize, sha256: packSha.digest('hex') },
+      { name: PACK_FILE, size: fresh.length * pageSize, sha256: packSha.digest('hex') },
       { name: PACK_HASHES_FILE, size: hashesBytes.length, sha256: sha(hashesBytes) },
     ],
     pages: { pageSize, pageCount },
-    newPages: own.size,
+    newPages: fresh.length,
   };
 }
 
-/** The page size a SQLite file's header gives (bytes 16–17, big-endian; 1 means 65536), 0 when it has none. */
+/** The hash of every page of `file`, read once. */
+async function hashPages(file: string, size: number, pageSize: number): Promise<Buffer> {
+  const hash = await pageHasher();
+  const index = Buffer.alloc((size / pageSize) * HASH_BYTES);
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let pos = 0; pos < size; ) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - pos), pos);
+      if (bytesRead === 0 || bytesRead % pageSize !== 0) throw new Error(`${file} changed while it was read`);
+      for (let off = 0; off < bytesRead; off += pageSize) hash(buf.subarray(off, off + pageSize)).copy(index, ((pos + off) / pageSize) * HASH_BYTES);
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return index;
+}
+
+/** The page size in a SQLite header (bytes 16–17, big-endian; 1 means 65536), 0 when it is not one. */
+function headerPageSize(head: Buffer): number {
+  if (head.length < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') return 0;
+  const v = head.readUInt16BE(16);
+  const ps = v === 1 ? 65536 : v;
+  return ps >= 512 && (ps & (ps - 1)) === 0 ? ps : 0;
+}
+
+/** The page size a SQLite file's header gives, 0 when it has none. */
 async function pageSizeOf(file: string): Promise<number> {
   const fh = await fs.open(file, 'r');
   try {
     const head = Buffer.alloc(100);
     const { bytesRead } = await fh.read(head, 0, 100, 0);
-    if (bytesRead < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') return 0;
-    const v = head.readUInt16BE(16);
-    const ps = v === 1 ? 65536 : v;
-    return ps >= 512 && (ps & (ps - 1)) === 0 ? ps : 0;
+    return headerPageSize(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
@@ -141,7 +200,7 @@ async function pageSizeOf(file: string): Promise<number> {
  * or a first backup): its pages are hashed while its sha256 is checked against its manifest, so a file
  * that changed since it was taken is never shared from.
  */
-async function indexNewestFull(bases: Array<{ dir: string; manifest: BackupManifest }>): Promise<void> {
+async function indexNewestFull(bases: Base[]): Promise<void> {
   const full = bases.filter((b) => isFullSqlite(b.manifest)).sort((a, b) => a.manifest.createdAt.localeCompare(b.manifest.createdAt)).at(-1);
   if (!full) return;
   const indexFile = path.join(full.dir, INDEX_FILE);
