@@ -157,16 +157,16 @@ export class BackupStore {
    * dir), then `beforeDelete` runs (dropping a server copy); if that fails, the directory is renamed
    * back, whole, and the error is thrown. Then the files go. Before all that, the pages of this backup
    * that other backups still use are copied into one of them (it must be called with the database's
-   * lock held, as prune does). A kill at any point leaves the backup
+   * lock held, as prune does). Resolves with the bytes so moved (still in the store, not freed). A kill at any point leaves the backup
    * listed and whole, or out of the listing for good. `fs.rm` removes a symbolic link found among the
    * files, never what it points at.
    */
-  async remove(backup: Backup, beforeDelete?: () => Promise<void>): Promise<void> {
+  async remove(backup: Backup, beforeDelete?: () => Promise<void>): Promise<{ movedBytes: number }> {
     const dir = path.dirname(backup.path);
     const dbDir = path.dirname(dir);
     // Pages that later backups share from this one move into one of them first (page-store/rescue-pages).
     await removePageLeftovers(dbDir);
-    await rescuePages(dir, backup);
+    const movedBytes = await rescuePages(dir, backup);
     const doomed = path.join(dbDir, doomedName(path.basename(dir)));
     await fs.rename(dir, doomed);
     await fsyncDir(dbDir);
@@ -178,6 +178,7 @@ export class BackupStore {
       throw err;
     }
     await fs.rm(doomed, { recursive: true, force: true });
+    return { movedBytes };
   }
 
   /**

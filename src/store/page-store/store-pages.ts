@@ -95,9 +95,13 @@ export async function storeAsPages(req: StorePagesRequest): Promise<PagedBackup 
   if (!pageSize || size === 0 || size % pageSize !== 0 || req.bases.length === 0) return undefined;
   const pageCount = size / pageSize;
   const index = req.index?.length === pageCount * HASH_BYTES ? req.index : await hashPages(req.snapshot, size, pageSize);
-  await indexNewestFull(req.bases);
   const locator = new PageLocator();
-  for (const b of req.bases) for (const pack of await packsOf(b.dir, b.manifest)) if (pack.pageSize === pageSize) locator.add(pack);
+  const addPacks = async () => {
+    for (const b of req.bases) for (const pack of await packsOf(b.dir, b.manifest)) if (pack.pageSize === pageSize) locator.add(pack);
+  };
+  await addPacks();
+  // Nothing to share from yet (the bases are full files without a page list): index the newest once.
+  if (locator.size === 0 && (await indexNewestFull(req.bases))) await addPacks();
 
   // The pages no base holds, each once, in file order.
   const own = new Set<string>();
@@ -196,35 +200,19 @@ async function pageSizeOf(file: string): Promise<number> {
 }
 
 /**
- * Give the newest full backup among `bases` its index when it has none (a backup of an earlier version,
- * or a first backup): its pages are hashed while its sha256 is checked against its manifest, so a file
- * that changed since it was taken is never shared from.
+ * Give the newest full backup among `bases` its page list (a first backup, or one written by an earlier
+ * version); true when it now has one. Its sha256 is not checked on the way, because it need not be: a
+ * page that changed on disk since has another hash than the live page it was a copy of, so nothing
+ * shares it (and verify reports the file). Only a file of the size its manifest records is indexed.
  */
-async function indexNewestFull(bases: Base[]): Promise<void> {
+async function indexNewestFull(bases: Base[]): Promise<boolean> {
   const full = bases.filter((b) => isFullSqlite(b.manifest)).sort((a, b) => a.manifest.createdAt.localeCompare(b.manifest.createdAt)).at(-1);
-  if (!full) return;
-  const indexFile = path.join(full.dir, INDEX_FILE);
-  if (await fs.stat(indexFile).then(() => true, () => false)) return;
+  if (!full) return false;
   const file = path.join(full.dir, full.manifest.file);
-  const { size } = await fs.stat(file).catch(() => ({ size: -1 }));
+  const size = await fs.lstat(file).then((s) => (s.isFile() ? s.size : -1), () => -1);
   const pageSize = size > 0 ? await pageSizeOf(file) : 0;
-  if (!pageSize || size % pageSize !== 0 || size !== full.manifest.size) return;
-  const hash = await pageHasher();
-  const sha = createHash('sha256');
-  const index = Buffer.alloc((size / pageSize) * HASH_BYTES);
-  const fh = await fs.open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (let pos = 0; pos < size; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - pos), pos);
-      if (bytesRead === 0 || bytesRead % pageSize !== 0) return;
-      sha.update(buf.subarray(0, bytesRead));
-      for (let off = 0; off < bytesRead; off += pageSize) hash(buf.subarray(off, off + pageSize)).copy(index, ((pos + off) / pageSize) * HASH_BYTES);
-      pos += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  if (sha.digest('hex') !== full.manifest.sha256) return; // changed on disk: not a base; verify reports it
-  await writeFileAtomic(indexFile, await encodeHashList({ pageSize, count: size / pageSize, hashes: index }));
+  if (!pageSize || size % pageSize !== 0 || size !== full.manifest.size) return false;
+  const index = await hashPages(file, size, pageSize);
+  await writeFileAtomic(path.join(full.dir, INDEX_FILE), await encodeHashList({ pageSize, count: size / pageSize, hashes: index }));
+  return true;
 }
