@@ -5,7 +5,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../files/durable.js';
 import type { BackupFile, BackupManifest } from '../manifest.js';
-import { HASH_BYTES, pageHasher } from './page-hash.js';
+import { HASH_BYTES, pageHasherInto } from './page-hash.js';
 import { encodeHashList, INDEX_FILE, PACK_FILE, PACK_HASHES_FILE } from './page-files.js';
 import { backupDirs, isFullSqlite, keyOf, PageLocator, packsOf } from './packs.js';
 
@@ -59,10 +59,10 @@ export class PageHashesAsCopied {
   private seen = 0;
   private hashes: Buffer[] = [];
   private broken = false;
-  private constructor(private readonly hash: (data: Uint8Array) => Buffer) {}
+  private constructor(private readonly hash: (data: Uint8Array, out: Buffer, at: number) => void) {}
 
   static async make(): Promise<PageHashesAsCopied> {
-    return new PageHashesAsCopied(await pageHasher());
+    return new PageHashesAsCopied(await pageHasherInto());
   }
 
   readonly onChunk = (chunk: Buffer, offset: number): void => {
@@ -73,7 +73,7 @@ export class PageHashesAsCopied {
       return;
     }
     const out = Buffer.allocUnsafe((chunk.length / this.pageSize) * HASH_BYTES);
-    for (let off = 0, i = 0; off < chunk.length; off += this.pageSize, i++) this.hash(chunk.subarray(off, off + this.pageSize)).copy(out, i * HASH_BYTES);
+    for (let off = 0, i = 0; off < chunk.length; off += this.pageSize, i++) this.hash(chunk.subarray(off, off + this.pageSize), out, i * HASH_BYTES);
     this.hashes.push(out);
     this.seen += chunk.length;
   };
@@ -162,7 +162,7 @@ export async function storeAsPages(req: StorePagesRequest): Promise<PagedBackup 
 
 /** The hash of every page of `file`, read once. */
 async function hashPages(file: string, size: number, pageSize: number): Promise<Buffer> {
-  const hash = await pageHasher();
+  const hash = await pageHasherInto();
   const index = Buffer.alloc((size / pageSize) * HASH_BYTES);
   const fh = await fs.open(file, 'r');
   try {
@@ -170,7 +170,7 @@ async function hashPages(file: string, size: number, pageSize: number): Promise<
     for (let pos = 0; pos < size; ) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - pos), pos);
       if (bytesRead === 0 || bytesRead % pageSize !== 0) throw new Error(`${file} changed while it was read`);
-      for (let off = 0; off < bytesRead; off += pageSize) hash(buf.subarray(off, off + pageSize)).copy(index, ((pos + off) / pageSize) * HASH_BYTES);
+      for (let off = 0; off < bytesRead; off += pageSize) hash(buf.subarray(off, off + pageSize), index, ((pos + off) / pageSize) * HASH_BYTES);
       pos += bytesRead;
     }
   } finally {
