@@ -209,7 +209,6 @@ export class BackupStore {
   async removeLeftovers(databases: string[]): Promise<void> {
     for (const database of databases) {
       const dbDir = path.join(this.root, database);
-      await removePageLeftovers(dbDir).catch(() => undefined);
       const names = new Set(await fs.readdir(dbDir).catch(() => [] as string[]));
       for (const name of names) {
         // A backup being pruned (renamed out of the listing first): its pruner held this database's

@@ -118,7 +118,11 @@ async function listInManifest(dir: string, m: BackupManifest, names: string[]): 
 }
 
 
-/** What killed prunes left in the backup directories of `dbDir`: temp files, and packs without their hash list. */
+/**
+ * What killed prunes left in the backup directories of `dbDir`: temp files, and packs without their hash
+ * list. Both are inert (never listed, never read as packs), so they are removed by the next prune of
+ * the database (BackupStore.remove) rather than on every run, which would read every backup directory.
+ */
 export async function removePageLeftovers(dbDir: string): Promise<void> {
   for (const b of await backupDirs(dbDir)) {
     const names = await fs.readdir(b.dir).catch(() => [] as string[]);
