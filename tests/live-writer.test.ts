@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, integrityOf, runCli, tempProject } from './helpers/cli.js';
+import { backupFileOf } from './helpers/store.js';
 
 const WRITER = path.join(FIXTURES, 'writer-transfers.mjs');
 const ACCOUNTS = 1000;
@@ -131,21 +132,6 @@ async function listBackups(cwd: string): Promise<ListedBackup[]> {
   return JSON.parse(r.stdout) as ListedBackup[];
 }
 
-/**
- * The backup's database file: its own file, or for a page backup (a repeat backup that keeps only the
- * pages that changed) the file reassembled by `safe-run restore --into`, which checks it against the
- * backup's whole-file sha256 on the way.
- */
-async function fileOf(cwd: string, b: ListedBackup): Promise<string> {
-  if (!b.pages) return b.path;
-  const into = path.join(cwd, 'reassembled', `${b.id}.db`);
-  mkdirSync(path.dirname(into), { recursive: true });
-  const r = await runCli(['restore', b.id, '--into', into, '--yes'], { cwd });
-  expect(r.code, r.stderr).toBe(0);
-  rmSync(`${into}.safe-run-lock`, { force: true });
-  return into;
-}
-
 /** A backup is one file: nothing beside it, its header says rollback journal, and it opens read-only. */
 function expectSelfContained(file: string) {
   for (const suffix of ['-wal', '-shm', '-journal']) expect(existsSync(file + suffix), `${file}${suffix} exists`).toBe(false);
@@ -189,7 +175,7 @@ describe('a backup under a live writer', () => {
         expect(backup.kind).toBe(guarded ? 'pre-run' : 'manual');
         // After the first, each is a page backup: the writer changes a few pages between two backups.
         expect(backup.pages === null).toBe(round === 0);
-        const file = await fileOf(p.dir, backup);
+        const file = await backupFileOf(p.dir, backup);
         expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(backup.sha256);
         expectSelfContained(file);
         const ticks = checkBank(file);
