@@ -37,11 +37,11 @@ export async function assemblePages(dir: string, m: BackupManifest, dest: string
       const last = Math.min(index.count, first + perChunk);
       // Runs of pages that sit one after the other in one pack are read in one call.
       for (let i = first; i < last; ) {
-        const at = locator.get(keyOf(index.hashes, i));
+        const at = locator.find(index.hashes, i);
         if (!at) throw missingPage(m, i);
         let n = 1;
         while (i + n < last) {
-          const next = locator.get(keyOf(index.hashes, i + n));
+          const next = locator.find(index.hashes, i + n);
           if (next?.pack !== at.pack || next.slot !== at.slot + n) break;
           n++;
         }
@@ -97,7 +97,7 @@ async function damaged(dir: string, m: BackupManifest, index: HashList, locator:
   const bad = new Map<string, string>();
   for (let i = 0; i < index.count && bad.size < 5; i++) {
     const key = keyOf(index.hashes, i);
-    const at = locator.get(key)!;
+    const at = locator.find(index.hashes, i)!;
     if (bad.has(key)) continue;
     const fh = await openPack(at.pack.data).catch(() => undefined);
     page.fill(0);

@@ -72,28 +72,64 @@ export async function backupDirs(dbDir: string): Promise<Array<{ dir: string; ma
   return out;
 }
 
-/** Hash → where a page with that hash is stored (the first pack that has it). */
+/**
+ * Hash → where a page with that hash is stored (the first pack that has it). Keyed by 52 bits of the
+ * hash as a number (a Map of numbers is several times faster than one of 16-byte strings: 420 ms of a
+ * repeat backup of 1 GB went to string keys), every hit confirmed on all 128 bits.
+ */
 export class PageLocator {
-  private readonly map = new Map<string, PageLocation>();
+  private readonly map = new Map<number, PageLocation | PageLocation[]>();
+  private count = 0;
 
   add(pack: Pack): void {
-    for (let slot = 0; slot < pack.count; slot++) {
-      const key = keyOf(pack.hashes, slot);
-      if (!this.map.has(key)) this.map.set(key, { pack, slot });
-    }
+    for (let slot = 0; slot < pack.count; slot++) this.addSlot(pack, slot);
   }
 
-  get(hash: Buffer | string): PageLocation | undefined {
-    return this.map.get(typeof hash === 'string' ? hash : hash.toString('latin1'));
+  /** One slot of a pack (or of any hash list standing for one). */
+  addSlot(pack: Pack, slot: number): void {
+    const k = numberOf(pack.hashes, slot);
+    const found = this.map.get(k);
+    if (found === undefined) {
+      this.map.set(k, { pack, slot });
+      this.count++;
+      return;
+    }
+    const list = Array.isArray(found) ? found : [found];
+    if (list.some((l) => same(l, pack.hashes, slot))) return;
+    list.push({ pack, slot });
+    this.map.set(k, list);
+    this.count++;
+  }
+
+  /** Where the page whose hash is the i-th of `hashes` is stored. */
+  find(hashes: Buffer, i: number): PageLocation | undefined {
+    const found = this.map.get(numberOf(hashes, i));
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return same(found, hashes, i) ? found : undefined;
+    return found.find((l) => same(l, hashes, i));
+  }
+
+  /** The same, for a hash given as a key (keyOf). */
+  get(key: string): PageLocation | undefined {
+    return this.find(Buffer.from(key, 'latin1'), 0);
   }
 
   has(key: string): boolean {
-    return this.map.has(key);
+    return this.get(key) !== undefined;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
+}
+
+function numberOf(hashes: Buffer, i: number): number {
+  const at = i * HASH_BYTES;
+  return hashes.readUInt32LE(at) * 0x100000 + (hashes.readUInt32LE(at + 4) >>> 12);
+}
+
+function same(l: PageLocation, hashes: Buffer, i: number): boolean {
+  return l.pack.hashes.compare(hashes, i * HASH_BYTES, (i + 1) * HASH_BYTES, l.slot * HASH_BYTES, (l.slot + 1) * HASH_BYTES) === 0;
 }
 
 /** The map key of the i-th hash of a list. */

@@ -35,12 +35,11 @@ export async function rescuePages(dir: string, m: BackupManifest): Promise<numbe
     if (!list) continue;
     let uses = false;
     for (let i = 0; i < list.count; i++) {
-      const key = keyOf(list.hashes, i);
-      if (elsewhere.has(key)) continue;
-      const at = ours.get(key);
+      if (elsewhere.find(list.hashes, i)) continue;
+      const at = ours.find(list.hashes, i);
       if (!at) continue;
       uses = true;
-      needed.set(key, at);
+      needed.set(keyOf(list.hashes, i), at);
     }
     if (uses && (!heir || b.manifest.createdAt.localeCompare(heir.manifest.createdAt) >= 0)) heir = b;
   }

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../files/durable.js';
 import type { BackupFile, BackupManifest } from '../manifest.js';
 import { HASH_BYTES, pageHasherInto } from './page-hash.js';
 import { encodeHashList, INDEX_FILE, PACK_FILE, PACK_HASHES_FILE } from './page-files.js';
-import { backupDirs, isFullSqlite, keyOf, PageLocator, packsOf } from './packs.js';
+import { backupDirs, isFullSqlite, PageLocator, packsOf, type Pack } from './packs.js';
 
 /** Bytes read at a time; a multiple of every page size (512 B – 64 KiB). */
 const CHUNK = 4 * 1024 * 1024;
@@ -104,12 +104,12 @@ export async function storeAsPages(req: StorePagesRequest): Promise<PagedBackup 
   if (locator.size === 0 && (await indexNewestFull(req.bases))) await addPacks();
 
   // The pages no base holds, each once, in file order.
-  const own = new Set<string>();
+  const own = new PageLocator();
+  const ownPages = { hashes: index } as Pack; // slot i: page i of this snapshot
   const fresh: number[] = [];
   for (let i = 0; i < pageCount; i++) {
-    const key = keyOf(index, i);
-    if (locator.has(key) || own.has(key)) continue;
-    own.add(key);
+    if (locator.find(index, i) || own.find(index, i)) continue;
+    own.addSlot(ownPages, i);
     fresh.push(i);
   }
   const indexBytes = await encodeHashList({ pageSize, count: pageCount, hashes: index });
