@@ -10,11 +10,19 @@ import type { SnapshotFacts, SnapshotOptions } from './engine.js';
 import { checkLiveInWorkers, verifyInWorkers, type RunningCheck } from './sqlite-check-workers.js';
 import { copyHashing } from './sqlite-copy.js';
 import { checkAndReadFacts, readFactsOn, runCheckOn } from './sqlite-facts.js';
+import { withUriFilenames } from '../files/sqlite-uri.js';
 
 /** Below this size the check runs on the main thread: a worker's start-up would cost more than it saves. */
 export const WORKER_THRESHOLD = 32 * 1024 * 1024;
 
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
+
+/**
+ * How long the checkpoint before the copy may wait for a writer's lock. A live writer holds it only
+ * while it commits; a short wait lets the checkpoint in between two commits, and the copy then takes the
+ * fast path (one read, the check alongside) instead of copying and folding the -wal (the fallback).
+ */
+const CHECKPOINT_WAIT_MS = 100;
 
 export interface TakenSnapshot {
   /** sha256 and size of exactly the bytes of the file at `dest`, after fsync. */
@@ -31,8 +39,8 @@ export interface TakenSnapshot {
  * Why the copy is consistent, and when it is the live file's bytes as they are (the fast path):
  * - Rollback-journal mode: our read transaction holds a SHARED lock for the whole copy. A writer needs
  *   EXCLUSIVE to change the file, which SHARED refuses, so the file does not change while it is copied.
- * - WAL mode: first `PRAGMA wal_checkpoint(TRUNCATE)` without waiting (busy: nothing is lost, the
- *   fallback below runs). Then the read transaction begins, and the -wal is measured. If it is 0 bytes,
+ * - WAL mode: first `PRAGMA wal_checkpoint(TRUNCATE)`, waiting at most CHECKPOINT_WAIT_MS (still busy:
+ *   nothing is lost, the fallback below runs). Then the read transaction begins, and the -wal is measured. If it is 0 bytes,
  *   our snapshot has no WAL frames, so SQLite gave us read-mark 0 (the database file alone). A checkpoint
  *   must lock read-mark 0 exclusively before it writes a page into the database file, so while we hold
  *   it the file does not change: commits go to the -wal and stay there. The copy is then our snapshot.
@@ -48,19 +56,23 @@ export interface TakenSnapshot {
  *   torn page with its committed version and stops at the last whole commit (a half-written frame fails
  *   its checksum). The fold rewrites pages, so this copy is hashed after it, beside its check.
  *
- * Why the check may read the live database instead of the copy (check.on = 'snapshot'): each of the two
- * check workers begins its own read transaction while ours is held. In rollback-journal mode no writer
- * can change the file while ours is held, so theirs read the same file. In WAL mode (fast path only),
- * the -wal is measured again once the copy is done and both workers' transactions have begun: if it is
- * still 0 bytes, no transaction committed since ours began (a commit writes frames; read-mark 0, held by
- * us, keeps them from being checkpointed away, and a -wal with frames is never truncated), so their
- * snapshots are ours, the bytes copied. When that cannot be shown (the -wal grew, a worker found the
- * database busy), the workers are stopped and the copy is checked: it is still our snapshot.
+ * Why the check may read the live database instead of the copy (check.on = 'snapshot'), fast path only:
+ * the file is the copy's bytes for as long as our read transaction lasts (above), so the two check
+ * workers open it immutable (files/sqlite-uri.ts: the file's bytes as they are, no locks, no -wal) and our
+ * transaction ends only once they are done. Below 32 MB the check runs on our own connection instead.
+ * Where this process cannot open URIs, each worker begins a read transaction of its own while ours is
+ * held: in rollback-journal mode no writer can change the file meanwhile, so theirs read the same file;
+ * in WAL mode the -wal is measured again once the copy is done and both have begun, and still 0 bytes
+ * means no transaction committed since ours began (a commit writes frames; read-mark 0, held by us, keeps
+ * them from being checkpointed away, and a -wal with frames is never truncated), so their snapshots are
+ * ours. When that cannot be shown (the -wal grew, a worker found the database busy), the workers are
+ * stopped and the copy, still our snapshot, is checked afterwards (check.on = 'copy').
  */
 export async function takeSnapshot(live: string, dest: string, opts: SnapshotOptions = {}): Promise<TakenSnapshot> {
   // SQLite says only "unable to open the database file" for a file we may not read: ask first.
   await fs.access(live, fsc.R_OK);
-  const src = new Database(live, { fileMustExist: true, timeout: 0 });
+  // The first connection of a run loads better-sqlite3's addon: let it allow the immutable URIs the check uses.
+  const src = withUriFilenames(() => new Database(live, { fileMustExist: true, timeout: 0 }));
   let copied: { sha256: string; size: number } | undefined;
   let walCopied = false;
   let liveCheck: RunningCheck | undefined;
@@ -70,9 +82,12 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
     if (await walHeader(live)) {
       try {
         src.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // opens the WAL: a checkpoint needs it
-        src.pragma('wal_checkpoint(TRUNCATE)'); // with no busy handler: busy returns at once
+        src.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
+        src.pragma('wal_checkpoint(TRUNCATE)'); // still busy after the wait: the fallback below
       } catch (err) {
         if (!String((err as { code?: string }).code).startsWith('SQLITE_BUSY')) throw err;
+      } finally {
+        src.pragma('busy_timeout = 0'); // beginRead waits its own way
       }
     }
     await beginRead(src, opts);
@@ -87,11 +102,15 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
         // Small: the check on our own connection, inside the very transaction that fixed the copy.
         facts = { ...readFactsOn(src), check: { level: opts.check, result: runCheckOn(src, opts.check), on: 'snapshot' } };
       } else if (liveCheck) {
-        const same = (await liveCheck.began) && (!wal || (await walBytes(live)) === 0);
-        if (!same) {
+        const { began, immutable } = await liveCheck.began;
+        // Immutable readers read the file our transaction keeps as it is; transactions of their own
+        // read it too only if nothing committed since ours began (the -wal is still empty).
+        if (began && (immutable || !wal || (await walBytes(live)) === 0)) {
+          facts = await liveCheck.facts; // before our transaction ends: the file must not change under them
+        } else {
           await liveCheck.stop();
-          liveCheck = undefined;
         }
+        liveCheck = undefined;
       }
     } else {
       await fs.copyFile(live, dest, fsc.COPYFILE_EXCL);
@@ -113,7 +132,6 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
     for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
     await fsyncPath(dest);
   }
-  if (liveCheck) return { ...copied!, facts: await liveCheck.facts };
   if (!opts.check) return copied ?? { sha256: await sha256File(dest), size: (await fs.stat(dest)).size };
   if (facts) return { ...copied!, facts };
   // The fallback: the copy itself is checked (and hashed, when the fold rewrote it) side by side.
