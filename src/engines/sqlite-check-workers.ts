@@ -27,6 +27,11 @@ export function verifyInWorkers(file: string, level: CheckLevel): Promise<Snapsh
   return startCheck(file, level, false).facts;
 }
 
+/** Only the integrity check of a backup file, in one worker: its result ("ok"), or CheckFailedError. */
+export async function checkOnlyInWorker(file: string, level: CheckLevel): Promise<string> {
+  return (await inWorker(file, level, 'check', false).answer) as string;
+}
+
 /**
  * Check the live database at `file` while the caller holds the read transaction that fixes what it
  * copies: each worker reads the file as it is on disk, or (when it cannot) a read snapshot of its own,

@@ -20,6 +20,8 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 export interface StageRequest {
   backupFile: string;
   sha256: string;
+  /** The facts recorded when the backup was taken: they hold for the staged bytes once the sha256 matched. */
+  recordedFacts?: SnapshotFacts;
   level: CheckLevel;
   keepOldAt?: string;
   /** The backup file is stored compressed: decompressed into the staged copy after its stored sha256 matched. */
@@ -64,7 +66,10 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
     }
     // Copy once, verify once: the staged copy is hashed as it is written (decompressed, for a compressed
     // backup), and an uncompressed backup is checked in the store while it is copied (see checkInStore).
-    const checkingStored = req.compression ? undefined : checkInStore(engine, req.backupFile, req.level);
+    // Its recorded facts (row counts, page count) are of the same bytes once the sha256 matches: only
+    // the integrity check runs again. Until then they are only trusted as far as that check goes.
+    const recorded = usableFacts(req.recordedFacts);
+    const checkingStored = req.compression ? undefined : checkInStore(engine, req.backupFile, req.level, recorded);
     checkingStored?.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     const actual = await (async () => {
       let sha256: string;
@@ -94,7 +99,7 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
       throw checksumMismatch(req.sha256, actual);
     }
     // Checking the staged copy checks the backup too: its sha256 matched, they are the same bytes.
-    const checking = (checkingStored ?? Promise.resolve(undefined)).then((facts) => facts ?? engine.verifyFile(staged, req.level));
+    const checking = (checkingStored ?? Promise.resolve(undefined)).then((facts) => facts ?? engine.verifyFile(staged, req.level, recorded));
     checking.catch(() => undefined);
     let keptAs: BigIntStats | undefined;
     const keeping =
@@ -137,12 +142,23 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
  * the same bytes. A backup file is never written after it is published, so this only fails when
  * something else is at work, and then costs one more check.
  */
-async function checkInStore(engine: SqliteEngine, file: string, level: CheckLevel): Promise<SnapshotFacts | undefined> {
+async function checkInStore(engine: SqliteEngine, file: string, level: CheckLevel, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts | undefined> {
   const before = await fs.stat(file, { bigint: true });
-  const facts = await engine.verifyFile(file, level);
+  const facts = await engine.verifyFile(file, level, recorded);
   const after = await fs.stat(file, { bigint: true });
   const same = before.ino === after.ino && before.dev === after.dev && before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
   return same ? facts : undefined;
+}
+
+/**
+ * Recorded facts a restore can stand on: a SQLite backup's page count and tables. The swap compares the
+ * restored file's page count with it, so a manifest whose facts were not of this file makes the swap put
+ * the old database back rather than pass.
+ */
+function usableFacts(facts: SnapshotFacts | undefined): Omit<SnapshotFacts, 'check'> | undefined {
+  if (!facts || typeof facts.pageCount !== 'number' || typeof facts.pageSize !== 'number' || !Array.isArray(facts.tables)) return undefined;
+  const { check: _check, ...rest } = facts;
+  return rest;
 }
 
 /** How the live database was kept: a hard link, or a snapshot copy (hashed and checked as it was taken). */

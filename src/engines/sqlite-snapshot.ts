@@ -7,9 +7,9 @@ import type { CheckLevel } from '../config.js';
 import { fsyncPath } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
 import type { SnapshotFacts, SnapshotOptions } from './engine.js';
-import { checkLiveInWorkers, verifyInWorkers, type RunningCheck } from './sqlite-check-workers.js';
+import { checkLiveInWorkers, checkOnlyInWorker, verifyInWorkers, type RunningCheck } from './sqlite-check-workers.js';
 import { copyHashing } from './sqlite-copy.js';
-import { checkAndReadFacts, readFactsOn, runCheckOn } from './sqlite-facts.js';
+import { checkAndReadFacts, readFactsOn, runCheck, runCheckOn } from './sqlite-facts.js';
 import { withUriFilenames } from '../files/sqlite-uri.js';
 
 /** Below this size the check runs on the main thread: a worker's start-up would cost more than it saves. */
@@ -142,9 +142,17 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
   return { ...hashed, facts: checked };
 }
 
-/** Check a backup file: in workers when it is large enough to pay for their start-up. */
-export async function checkCopy(file: string, level: CheckLevel): Promise<SnapshotFacts> {
+/**
+ * Check a backup file: in workers when it is large enough to pay for their start-up. With `recorded`
+ * (the facts of these very bytes, proven by their sha256), only the integrity check runs: counting the
+ * rows again would read the file again for figures that are already known.
+ */
+export async function checkCopy(file: string, level: CheckLevel, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts> {
   const { size } = await fs.stat(file);
+  if (recorded) {
+    const result = size < WORKER_THRESHOLD ? runCheck(file, level) : await checkOnlyInWorker(file, level);
+    return { ...recorded, check: { level, result, on: 'copy' } };
+  }
   return size < WORKER_THRESHOLD ? checkAndReadFacts(file, level) : verifyInWorkers(file, level);
 }
 
