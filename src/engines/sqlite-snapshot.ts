@@ -24,10 +24,20 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
  */
 const CHECKPOINT_WAIT_MS = 100;
 
+export interface TakeOptions extends SnapshotOptions {
+  /**
+   * Sees every chunk of the stored file as it is written (see CopyOptions.onChunk), on the one-read path
+   * only: `TakenSnapshot.chunksSeen` says whether it did (a folded WAL rewrites pages after the copy).
+   */
+  onChunk?: (chunk: Buffer, offset: number) => void;
+}
+
 export interface TakenSnapshot {
   /** sha256 and size of exactly the bytes of the file at `dest`, after fsync. */
   sha256: string;
   size: number;
+  /** Whether `onChunk` saw exactly the stored bytes (the one-read path). */
+  chunksSeen?: boolean;
   /** Present when a check was asked for: what it found, and on what (`check.on`). */
   facts?: SnapshotFacts;
 }
@@ -68,12 +78,12 @@ export interface TakenSnapshot {
  * ours. When that cannot be shown (the -wal grew, a worker found the database busy), the workers are
  * stopped and the copy, still our snapshot, is checked afterwards (check.on = 'copy').
  */
-export async function takeSnapshot(live: string, dest: string, opts: SnapshotOptions = {}): Promise<TakenSnapshot> {
+export async function takeSnapshot(live: string, dest: string, opts: TakeOptions = {}): Promise<TakenSnapshot> {
   // SQLite says only "unable to open the database file" for a file we may not read: ask first.
   await fs.access(live, fsc.R_OK);
   // The first connection of a run loads better-sqlite3's addon: let it allow the immutable URIs the check uses.
   const src = withUriFilenames(() => new Database(live, { fileMustExist: true, timeout: 0 }));
-  let copied: { sha256: string; size: number } | undefined;
+  let copied: { sha256: string; size: number; chunksSeen: boolean } | undefined;
   let walCopied = false;
   let liveCheck: RunningCheck | undefined;
   let facts: SnapshotFacts | undefined;
@@ -97,7 +107,7 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
     if (frozen) {
       const size = (await fs.stat(live)).size;
       if (opts.check && size >= WORKER_THRESHOLD) liveCheck = checkLiveInWorkers(live, opts.check);
-      copied = await copyHashing(live, dest, { patch: wal ? toRollbackHeader : undefined });
+      copied = { ...(await copyHashing(live, dest, { patch: wal ? toRollbackHeader : undefined, onChunk: opts.onChunk })), chunksSeen: opts.onChunk !== undefined };
       if (opts.check && !liveCheck) {
         // Small: the check on our own connection, inside the very transaction that fixed the copy.
         facts = { ...readFactsOn(src), check: { level: opts.check, result: runCheckOn(src, opts.check), on: 'snapshot' } };
@@ -132,11 +142,11 @@ export async function takeSnapshot(live: string, dest: string, opts: SnapshotOpt
     for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
     await fsyncPath(dest);
   }
-  if (!opts.check) return copied ?? { sha256: await sha256File(dest), size: (await fs.stat(dest)).size };
+  if (!opts.check) return copied ?? { sha256: await sha256File(dest), size: (await fs.stat(dest)).size, chunksSeen: false };
   if (facts) return { ...copied!, facts };
   // The fallback: the copy itself is checked (and hashed, when the fold rewrote it) side by side.
   const [hashed, checked] = await Promise.all([
-    copied ?? sha256File(dest).then(async (sha256) => ({ sha256, size: (await fs.stat(dest)).size })),
+    copied ?? sha256File(dest).then(async (sha256) => ({ sha256, size: (await fs.stat(dest)).size, chunksSeen: false })),
     checkCopy(dest, opts.check),
   ]);
   return { ...hashed, facts: checked };
