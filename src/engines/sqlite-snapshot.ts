@@ -18,11 +18,15 @@ export const WORKER_THRESHOLD = 32 * 1024 * 1024;
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 /**
- * How long the checkpoint before the copy may wait for a writer's lock. A live writer holds it only
- * while it commits; a short wait lets the checkpoint in between two commits, and the copy then takes the
- * fast path (one read, the check alongside) instead of copying and folding the -wal (the fallback).
+ * How long the checkpoint before the copy may wait for a writer's lock. A writer holds it only while it
+ * commits; a short wait (SQLite polls after 1, 2, 5 and 10 ms) lets the checkpoint in between two
+ * commits, and the copy then takes the fast path (one read, the check alongside) instead of copying and
+ * folding the -wal. A writer that commits back to back (bench/writer.js) wins every such race: longer
+ * waits would only be lost time.
  */
-const CHECKPOINT_WAIT_MS = 100;
+const CHECKPOINT_WAIT_MS = 20;
+/** Checkpoints tried when a writer commits again before our read transaction begins. */
+const CHECKPOINT_TRIES = 3;
 
 export interface TakeOptions extends SnapshotOptions {
   /**
@@ -89,21 +93,19 @@ export async function takeSnapshot(live: string, dest: string, opts: TakeOptions
   let facts: SnapshotFacts | undefined;
   try {
     // Read as bytes: asking SQLite would take a lock that a writer in rollback-journal mode may hold.
-    if (await walHeader(live)) {
-      try {
-        src.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // opens the WAL: a checkpoint needs it
-        src.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
-        src.pragma('wal_checkpoint(TRUNCATE)'); // still busy after the wait: the fallback below
-      } catch (err) {
-        if (!String((err as { code?: string }).code).startsWith('SQLITE_BUSY')) throw err;
-      } finally {
-        src.pragma('busy_timeout = 0'); // beginRead waits its own way
-      }
+    const walFile = await walHeader(live);
+    let wal = false;
+    let frozen = false;
+    for (let attempt = 1; ; attempt++) {
+      const emptied = walFile && checkpointLive(src);
+      await beginRead(src, opts);
+      wal = src.pragma('journal_mode', { simple: true }) === 'wal';
+      // The file alone is our snapshot, and stays unchanged until we commit (see above).
+      frozen = !wal || (await walBytes(live)) === 0;
+      // A writer committed between the checkpoint and our BEGIN: worth another try, it is cheap.
+      if (frozen || !emptied || attempt >= CHECKPOINT_TRIES) break;
+      src.exec('COMMIT');
     }
-    await beginRead(src, opts);
-    const wal = src.pragma('journal_mode', { simple: true }) === 'wal';
-    // The file alone is our snapshot, and stays unchanged until we commit (see above).
-    const frozen = !wal || (await walBytes(live)) === 0;
     if (frozen) {
       const size = (await fs.stat(live)).size;
       if (opts.check && size >= WORKER_THRESHOLD) liveCheck = checkLiveInWorkers(live, opts.check);
@@ -176,6 +178,24 @@ function foldCopy(dest: string, walCopied: boolean): void {
     }
   } finally {
     copy.close();
+  }
+}
+
+/**
+ * `PRAGMA wal_checkpoint(TRUNCATE)` on the live database, waiting at most CHECKPOINT_WAIT_MS for a
+ * writer's lock: true when it emptied the -wal, false when it was busy (nothing is lost either way).
+ */
+function checkpointLive(src: Database.Database): boolean {
+  try {
+    src.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // opens the WAL: a checkpoint needs it
+    src.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
+    const [row] = src.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return row?.busy === 0;
+  } catch (err) {
+    if (!String((err as { code?: string }).code).startsWith('SQLITE_BUSY')) throw err;
+    return false;
+  } finally {
+    src.pragma('busy_timeout = 0'); // beginRead waits its own way
   }
 }
 
