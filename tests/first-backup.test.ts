@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,23 +99,50 @@ describe.each([1, 40])('the first backup of a %d MB database', (mb) => {
   });
 });
 
-describe('a transaction committed while the first backup copies', () => {
-  it('makes it check the copy instead of the live database, and the backup holds the rows from before that commit', async () => {
+/** Start a fixture that prints "ready" once it is set; killed at the end of the file's tests. */
+async function startFixture(script: string, args: string[]) {
+  const child = spawn(process.execPath, [path.join(FIXTURES, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  cleanups.unshift(() => child.exitCode === null && child.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  while (!out.includes('ready')) {
+    if (child.exitCode !== null) throw new Error(`${script} failed: ${err}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { child, exited, out: () => out, err: () => err };
+}
+
+describe('the first backup of a WAL database written to meanwhile', () => {
+  it('checks the live file as copied even when a transaction commits during the copy, and holds the rows from before it', async () => {
     const p = project(100, true);
-    const child = spawn(process.execPath, [path.join(FIXTURES, 'commit-during-copy.mjs'), p.dbPath, p.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.unshift(() => child.exitCode === null && child.kill('SIGKILL'));
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10));
+    const f = await startFixture('commit-during-copy.mjs', [p.dbPath, p.dir]);
     const b = await backUp(p.dir);
-    expect(await exited, err).toBe(0);
-    expect(out).toContain('committed');
-    expect(b.check).toMatchObject({ result: 'ok', on: 'copy' });
+    expect(await f.exited, f.err()).toBe(0);
+    expect(f.out()).toContain('committed');
+    expect(b.check).toMatchObject({ result: 'ok', on: 'snapshot' });
     expect(countOf(b.path)).toBe(p.rows);
     expect(countOf(p.dbPath)).toBe(p.rows + 1);
+    expect(integrityOf(b.path)).toBe('ok');
+    expect(sha256(readFileSync(b.path))).toBe(b.sha256);
+  });
+
+  it('folds a -wal that a reader keeps from being checkpointed into the copy, checks the copy, and holds every committed row', async () => {
+    const p = project(40, true);
+    const reader = await startFixture('hold-old-snapshot.mjs', [p.dbPath]);
+    const db = new Database(p.dbPath, { fileMustExist: true });
+    db.prepare("INSERT INTO items (name) VALUES ('after the reader began')").run();
+    db.close(); // its checkpoint cannot pass the reader's snapshot: the row stays in the -wal
+    expect(statSync(`${p.dbPath}-wal`).size).toBeGreaterThan(0);
+    const b = await backUp(p.dir);
+    reader.child.stdin.end();
+    expect(await reader.exited, reader.err()).toBe(0);
+    expect(b.check).toMatchObject({ result: 'ok', on: 'copy' });
+    expect(countOf(b.path)).toBe(p.rows + 1);
+    expect(existsSync(`${b.path}-wal`)).toBe(false);
+    expect([...readFileSync(b.path).subarray(18, 20)]).toEqual([1, 1]);
     expect(integrityOf(b.path)).toBe('ok');
     expect(sha256(readFileSync(b.path))).toBe(b.sha256);
   });

@@ -11,8 +11,11 @@ type Answer = { ok: boolean; value?: unknown; error?: { message: string; code?: 
 
 /** A verification running in its workers. */
 export interface RunningCheck {
-  /** True once both workers are inside their read transactions; false when one could not begin (busy). */
-  began: Promise<boolean>;
+  /**
+   * Once both workers have begun: `began` false when one could not (busy); `immutable` true when both
+   * read the file as it is on disk (see files/sqlite-uri.ts), else they are inside read transactions of their own.
+   */
+  began: Promise<{ began: boolean; immutable: boolean }>;
   /** The facts with the check's result (`check.on` as given). A failed check wins over an error reading the facts. */
   facts: Promise<SnapshotFacts>;
   /** Stop both workers (their answer is no longer wanted); `facts` then rejects. */
@@ -24,10 +27,15 @@ export function verifyInWorkers(file: string, level: CheckLevel): Promise<Snapsh
   return startCheck(file, level, false).facts;
 }
 
+/** Only the integrity check of a backup file, in one worker: its result ("ok"), or CheckFailedError. */
+export async function checkOnlyInWorker(file: string, level: CheckLevel): Promise<string> {
+  return (await inWorker(file, level, 'check', false).answer) as string;
+}
+
 /**
- * Check the live database at `file` on read snapshots of its own (one per worker), each taken while the
- * caller holds the read transaction that fixes what it copies. Whether these snapshots are the copied
- * bytes is for the caller to prove once `began` is true (see sqlite-snapshot.ts).
+ * Check the live database at `file` while the caller holds the read transaction that fixes what it
+ * copies: each worker reads the file as it is on disk, or (when it cannot) a read snapshot of its own,
+ * which the caller must then prove to be the copied bytes once `began` says so (see sqlite-snapshot.ts).
  */
 export function checkLiveInWorkers(file: string, level: CheckLevel): RunningCheck {
   return startCheck(file, level, true);
@@ -44,7 +52,7 @@ function startCheck(file: string, level: CheckLevel, live: boolean): RunningChec
   })();
   settled.catch(() => undefined); // the caller may stop the workers and never await it
   return {
-    began: Promise.all([check.began, facts.began]).then(([a, b]) => a && b),
+    began: Promise.all([check.began, facts.began]).then(([a, b]) => ({ began: a.began && b.began, immutable: a.immutable && b.immutable })),
     facts: settled,
     async stop() {
       await Promise.all([check.worker.terminate(), facts.worker.terminate()]);
@@ -54,13 +62,14 @@ function startCheck(file: string, level: CheckLevel, live: boolean): RunningChec
 
 function inWorker(file: string, level: CheckLevel, part: VerifyPart, live: boolean) {
   const worker = new Worker(builtFile('engines/sqlite-verify-worker.js', import.meta.url), { workerData: { file, level, part, live } });
-  let began!: (v: boolean) => void;
-  const beganP = new Promise<boolean>((r) => (began = r));
+  let resolveBegan!: (v: { began: boolean; immutable: boolean }) => void;
+  const beganP = new Promise<{ began: boolean; immutable: boolean }>((r) => (resolveBegan = r));
+  const began = (ok: boolean, immutable = false) => resolveBegan({ began: ok, immutable });
   const answer = new Promise<unknown>((resolve, reject) => {
     let answered = false;
-    worker.on('message', (msg: Answer | { began: boolean }) => {
+    worker.on('message', (msg: Answer | { began: boolean; immutable?: boolean }) => {
       if ('began' in msg) {
-        began(msg.began);
+        began(msg.began, msg.immutable);
         if (!msg.began) {
           answered = true;
           reject(new Error('the live database was busy: its snapshot could not be read'));

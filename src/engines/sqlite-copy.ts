@@ -16,7 +16,9 @@ const RING = 3;
 export interface CopyOptions {
   /**
    * Called with each chunk, in file order, after `patch` and before it is written; `offset` is its place
-   * in the file. The buffer is reused once the call returns: copy what must be kept.
+   * in the file. The buffer is reused once the call returns: copy what must be kept. Chunks are 4 MiB
+   * (whole pages of any page size) but a short read may end one elsewhere: a per-page consumer carries
+   * a partial page over to the next chunk.
    */
   onChunk?: (chunk: Buffer, offset: number) => void;
   /** Rewrite bytes of the first chunk (it starts at offset 0) before it is hashed and written. */

@@ -95,8 +95,9 @@ export class SqliteEngine implements Engine {
     });
   }
 
-  async verifyFile(file: string, level: CheckLevel): Promise<SnapshotFacts> {
-    return checkCopy(file, level);
+  /** The check of a backup file; with `recorded` facts of the same bytes, only the integrity check (see checkCopy). */
+  async verifyFile(file: string, level: CheckLevel, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts> {
+    return checkCopy(file, level, recorded);
   }
 
   /** The page-level diff (./sqlite/diff), loaded only when asked for. */
@@ -132,6 +133,7 @@ export class SqliteEngine implements Engine {
     // content's; the stored bytes are checked against theirs first.
     return stageSqliteRestore(this, {
       backupFile: main.path,
+      recordedFacts: snapshot.facts,
       sha256: main.content?.sha256 ?? main.sha256,
       ...(main.compression ? { compression: main.compression, storedSha256: main.sha256 } : {}),
       ...(main.assemble ? { assemble: main.assemble } : {}),
