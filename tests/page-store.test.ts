@@ -161,33 +161,60 @@ describe('verify of page backups', () => {
   });
 });
 
-describe('prune of page backups', () => {
-  it('moves the pages later backups still use before removing a backup; every kept one restores', async () => {
+describe('verify of a damaged pack', () => {
+  it('fails the backup whose pages.pack changed and every later one using its pages, and keeps the base verified', async () => {
     const p = project();
-    const expected: unknown[][] = [];
-    for (let i = 0; i < 4; i++) {
-      await guardedTouch(p.dir, p.dbPath, 1_000 * i + 1, 1_000 * i + 200, `run ${i} `);
-      expected.push(rowsOf(p.dbPath));
-    }
-    const before = await listOf(p.dir);
-    expect(before.filter((b) => b.pages !== null)).toHaveLength(3);
-    const r = await runCli(['prune', '--keep-last', '1'], { cwd: p.dir });
-    expect(r.code, r.stderr).toBe(0);
-    // What it freed does not count the pages it moved into the kept backup (most of the full file).
-    const freed = /\(([\d.]+) (B|kB|MB) freed\)/.exec(r.stderr);
-    expect(freed, r.stderr).not.toBeNull();
-    expect(Number(freed![1]) * { B: 1, kB: 1e3, MB: 1e6 }[freed![2] as 'B']).toBeLessThan(statSync(p.dbPath).size / 2);
-    const after = await listOf(p.dir);
-    expect(after).toHaveLength(1);
-    const kept = after[0]!;
-    // Its size now counts the pages it took over.
-    expect(kept.files!.reduce((n, f) => n + f.size, 0)).toBeGreaterThan(statSync(p.dbPath).size * 0.9);
+    const base = await backup(p.dir);
+    touch(p.dbPath, 100, 300, 'one ');
+    const second = await backup(p.dir);
+    touch(p.dbPath, 9_000, 9_200, 'two ');
+    const third = await backup(p.dir); // rows 100-300 still as the second stored them: its pages come from there
+    const pack = path.join(dirOf(second), 'pages.pack');
+    const bytes = readFileSync(pack);
+    bytes[4096 + 100] = bytes[4096 + 100]! ^ 0xff; // the second page of its pack
+    writeFileSync(pack, bytes);
+
     const { code, report } = await verify(p.dir);
-    expect(code, JSON.stringify(report.backups)).toBe(0);
-    expect(report.summary.orphans).toBe(0);
-    // The kept backup was taken before the last run: it holds the rows after the third.
-    expect((await rowsRestored(p.dir, kept.id, 'kept')).rows).toEqual(expected[2]);
+    expect(code).toBe(3);
+    const state = Object.fromEntries(report.backups.map((b) => [b.id, b]));
+    expect(state[base.id]!.state).toBe('verified');
+    expect(state[second.id]!.state).toBe('failed');
+    expect(state[second.id]!.problems.join(' ')).toMatch(/sha256 differs from the recorded one for its pages\.pack/);
+    expect(state[third.id]!.state).toBe('failed');
+    expect(state[third.id]!.problems.join(' ')).toContain(`stored in pages.pack of backup ${second.id}`);
   });
+});
+
+describe('prune of page backups', () => {
+  for (const links of [true, false]) {
+    it(`moves the pages later backups still use before removing a backup (${links ? 'hard links' : 'copied, without hard links'}); every kept one restores`, async () => {
+      const env = links ? undefined : { SAFE_RUN_TEST_NO_HARDLINKS: '1' };
+      const p = project();
+      const expected: unknown[][] = [];
+      for (let i = 0; i < 4; i++) {
+        await guardedTouch(p.dir, p.dbPath, 1_000 * i + 1, 1_000 * i + 200, `run ${i} `);
+        expected.push(rowsOf(p.dbPath));
+      }
+      const before = await listOf(p.dir);
+      expect(before.filter((b) => b.pages !== null)).toHaveLength(3);
+      const r = await runCli(['prune', '--keep-last', '1'], { cwd: p.dir, env });
+      expect(r.code, r.stderr).toBe(0);
+      // What it freed does not count the pages it moved into the kept backup (most of the full file).
+      const freed = /\(([\d.]+) (B|kB|MB) freed\)/.exec(r.stderr);
+      expect(freed, r.stderr).not.toBeNull();
+      expect(Number(freed![1]) * { B: 1, kB: 1e3, MB: 1e6 }[freed![2] as 'B']).toBeLessThan(statSync(p.dbPath).size / 2);
+      const after = await listOf(p.dir);
+      expect(after).toHaveLength(1);
+      const kept = after[0]!;
+      // Its size now counts the pages it took over.
+      expect(kept.files!.reduce((n, f) => n + f.size, 0)).toBeGreaterThan(statSync(p.dbPath).size * 0.9);
+      const { code, report } = await verify(p.dir);
+      expect(code, JSON.stringify(report.backups)).toBe(0);
+      expect(report.summary.orphans).toBe(0);
+      // The kept backup was taken before the last run: it holds the rows after the third.
+      expect((await rowsRestored(p.dir, kept.id, 'kept')).rows).toEqual(expected[2]);
+    });
+  }
 
   for (const step of ['prune-pages-pack-renamed', 'prune-pages-hashes-renamed', 'prune-pages-moved']) {
     it(`killed with SIGKILL at ${step} leaves every listed backup restorable, and the next prune finishes`, async () => {

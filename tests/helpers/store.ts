@@ -73,3 +73,16 @@ export async function backupFileOf(cwd: string, b: { id: string; path: string; p
   writeFileSync(into, out, { mode: 0o600 }); // private, like every backup file
   return into;
 }
+
+/**
+ * Flip one byte of what a backup stores itself: its file at `at`, or for a page backup a byte of its page
+ * list (its pack may be empty, when nothing changed since the backup before it): either way its recorded
+ * sha256 no longer matches, and the backups it shares pages with are not touched.
+ */
+export function flipStoredByte(b: { path: string; pages?: unknown }, at: number): void {
+  const file = b.pages ? path.join(path.dirname(b.path), 'pages.idx') : b.path;
+  const bytes = readFileSync(file);
+  const i = b.pages ? 20 : at;
+  bytes[i] = bytes[i]! ^ 0xff;
+  writeFileSync(file, bytes);
+}

@@ -7,16 +7,18 @@ import { sha256File } from '../../files/sha256.js';
 import { MANIFEST, type BackupFile, type BackupManifest } from '../manifest.js';
 import { HASH_BYTES, pageHasher } from './page-hash.js';
 import { encodeHashList, INDEX_FILE, readHashList } from './page-files.js';
-import { backupDirs, keyOf, openPack, PageLocator, packsOf, type PageLocation } from './packs.js';
+import { backupDirs, keyOf, openPack, PageLocator, packsOf, type Pack, type PageLocation } from './packs.js';
 import { pauseForTest } from './test-pause.js';
 
 /**
- * Copy the pages of the backup in `dir` that other backups of its database use and no other backup
- * holds into a new pack in the newest of those backups: `moved-<random>.pack`, then its
- * `moved-<random>.hashes`, each written to a temp file, fsynced and renamed (the hash list last: a pack
- * is one only once its hash list is there). Nothing that is listed changes meaning on the way: a kill
- * leaves the pages in both places or in the old one only, and every listed backup restorable. Called
- * with the database's lock held; returns the bytes moved.
+ * Before the backup in `dir` is removed, give the pages of it that other backups of its database use
+ * (and no other backup holds) to the newest of those backups, the heir. Each pack of it that holds such
+ * pages is hard-linked into the heir's directory as `moved-<random>.pack` with its hash list as
+ * `moved-<random>.hashes`: no byte is copied, so this works on a full disk too (a prune is what frees
+ * it). Where hard links are refused, only the pages needed are copied into a new pack instead. Either
+ * way each file is made under a temp name, fsynced and renamed, the hash list last (a pack is one only
+ * once its hash list is there): a kill leaves the pages in both places or in the old one only, and every
+ * listed backup restorable. Called with the database's lock held; returns the bytes given to the heir.
  */
 export async function rescuePages(dir: string, m: BackupManifest): Promise<number> {
   const mine = await packsOf(dir, m);
@@ -44,7 +46,59 @@ export async function rescuePages(dir: string, m: BackupManifest): Promise<numbe
     if (uses && (!heir || b.manifest.createdAt.localeCompare(heir.manifest.createdAt) >= 0)) heir = b;
   }
   if (!heir || needed.size === 0) return 0;
+  const packs = mine.filter((p) => [...needed.values()].some((at) => at.pack === p));
+  const linked = await linkPacks(heir.dir, packs).catch(() => undefined);
+  if (linked) {
+    await pauseForTest('prune-pages-hashes-renamed');
+    await listInManifest(heir.dir, heir.manifest, linked.flatMap((l) => [{ name: l.pack, ...recorded(m, l.from.data) }, { name: l.hashes, ...recorded(m, l.from.hashFile) }])).catch(() => undefined);
+    await pauseForTest('prune-pages-moved');
+    return linked.reduce((n, l) => n + l.from.count * l.from.pageSize, 0);
+  }
+  return copyNeeded(heir, mine, needed);
+}
 
+/** Link each pack (its pages, its hash list) into `heirDir` under new names; undefined-free or throws. */
+async function linkPacks(heirDir: string, packs: Pack[]): Promise<Array<{ from: Pack; pack: string; hashes: string }>> {
+  // A file system without hard links, for the tests of the copying fallback.
+  if (process.env.SAFE_RUN_TEST_NO_HARDLINKS === '1') throw new Error('hard links turned off');
+  const made: string[] = [];
+  const out: Array<{ from: Pack; pack: string; hashes: string }> = [];
+  try {
+    for (const p of packs) {
+      // Only regular files: a link put in a pack's place is never carried into another backup.
+      for (const f of [p.data, p.hashFile]) if (!(await fs.lstat(f)).isFile()) throw new Error(`${f} is not a regular file`);
+      const name = `moved-${randomBytes(8).toString('hex')}`;
+      const packTmp = path.join(heirDir, tempName(`${name}.pack`));
+      const hashesTmp = path.join(heirDir, tempName(`${name}.hashes`));
+      await fs.link(p.data, packTmp);
+      made.push(packTmp);
+      await fs.link(p.hashFile, hashesTmp);
+      made.push(hashesTmp);
+      await fs.rename(packTmp, path.join(heirDir, `${name}.pack`));
+      made.push(path.join(heirDir, `${name}.pack`));
+      await fsyncDir(heirDir);
+      await pauseForTest('prune-pages-pack-renamed');
+      await fs.rename(hashesTmp, path.join(heirDir, `${name}.hashes`));
+      await fsyncDir(heirDir);
+      made.length = 0; // this pack is the heir's now
+      out.push({ from: p, pack: `${name}.pack`, hashes: `${name}.hashes` });
+    }
+    return out;
+  } catch (err) {
+    for (const f of made) await fs.rm(f, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Size and sha256 of one of the backup's own files, when its manifest records them. */
+function recorded(m: BackupManifest, file: string): { size?: number; sha256?: string } {
+  const name = path.basename(file);
+  const f = (m.files ?? [{ name: m.file, size: m.size, sha256: m.sha256 }]).find((x) => x.name === name);
+  return f ? { size: f.size, sha256: f.sha256 } : {};
+}
+
+/** The fallback without hard links: the needed pages copied into one new pack, each checked against its hash. */
+async function copyNeeded(heir: { dir: string; manifest: BackupManifest }, mine: Pack[], needed: Map<string, PageLocation>): Promise<number> {
   const pageSize = mine[0]!.pageSize;
   const name = `moved-${randomBytes(8).toString('hex')}`;
   const packTmp = path.join(heir.dir, tempName(`${name}.pack`));
@@ -96,21 +150,22 @@ export async function rescuePages(dir: string, m: BackupManifest): Promise<numbe
     throw err;
   }
   await pauseForTest('prune-pages-hashes-renamed');
-  await listInManifest(heir.dir, heir.manifest, [`${name}.pack`, `${name}.hashes`]);
+  await listInManifest(heir.dir, heir.manifest, [{ name: `${name}.pack` }, { name: `${name}.hashes` }]).catch(() => undefined);
   await pauseForTest('prune-pages-moved');
   return moved * pageSize;
 }
 
 /**
  * Name the moved files in the heir's manifest (one atomic rewrite), so that its size counts them and
- * verify re-hashes them with the rest of its files. A kill before this leaves them unnamed but used:
- * packs are found by their names in the directory, not through the manifest.
+ * verify re-hashes them with the rest of its files. Best effort: a kill before this, or a disk too full
+ * for the new manifest, leaves them unnamed but used: packs are found by their names in the directory,
+ * not through the manifest.
  */
-async function listInManifest(dir: string, m: BackupManifest, names: string[]): Promise<void> {
+async function listInManifest(dir: string, m: BackupManifest, entries: Array<{ name: string; size?: number; sha256?: string }>): Promise<void> {
   const added: BackupFile[] = [];
-  for (const name of names) {
-    const file = path.join(dir, name);
-    added.push({ name, size: (await fs.stat(file)).size, sha256: await sha256File(file) });
+  for (const e of entries) {
+    const file = path.join(dir, e.name);
+    added.push({ name: e.name, size: e.size ?? (await fs.stat(file)).size, sha256: e.sha256 ?? (await sha256File(file)) });
   }
   const files = [...(m.files ?? []), ...added];
   await writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify({ ...m, files }, null, 2) + '\n');
