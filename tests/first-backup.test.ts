@@ -74,6 +74,14 @@ describe.each([1, 40])('the first backup of a %d MB database', (mb) => {
     expect(countOf(b.path)).toBe(p.rows);
   });
 
+  it('says in show --json what the check of a guarded run\'s backup read', async () => {
+    const p = project(mb, true);
+    const run = await runCli(['--', 'true'], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const shown = JSON.parse((await runCli(['show', 'last', '--json'], { cwd: p.dir })).stdout) as { backups: Array<{ checkedWhenTaken: unknown; verified: boolean }> };
+    expect(shown.backups[0]).toMatchObject({ checkedWhenTaken: { level: 'quick', result: 'ok', on: 'snapshot' }, verified: true });
+  });
+
   it('in rollback-journal mode is checked on the live read snapshot and stores the live file byte for byte', async () => {
     const p = project(mb, false);
     const b = await backUp(p.dir);
