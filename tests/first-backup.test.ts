@@ -74,6 +74,14 @@ describe.each([1, 40])('the first backup of a %d MB database', (mb) => {
     expect(countOf(b.path)).toBe(p.rows);
   });
 
+  it('says in show --json what the check of a guarded run\'s backup read', async () => {
+    const p = project(mb, true);
+    const run = await runCli(['--', 'true'], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const shown = JSON.parse((await runCli(['show', 'last', '--json'], { cwd: p.dir })).stdout) as { backups: Array<{ checkedWhenTaken: unknown; verified: boolean }> };
+    expect(shown.backups[0]).toMatchObject({ checkedWhenTaken: { level: 'quick', result: 'ok', on: 'snapshot' }, verified: true });
+  });
+
   it('in rollback-journal mode is checked on the live read snapshot and stores the live file byte for byte', async () => {
     const p = project(mb, false);
     const b = await backUp(p.dir);
@@ -127,6 +135,21 @@ describe('the first backup of a WAL database written to meanwhile', () => {
     expect(countOf(p.dbPath)).toBe(p.rows + 1);
     expect(integrityOf(b.path)).toBe('ok');
     expect(sha256(readFileSync(b.path))).toBe(b.sha256);
+  });
+
+  it('without SQLite URIs (SQLITE_USE_URI=0), checks the copy when a transaction commits during the copy, and on the snapshot when none does', async () => {
+    const p = project(100, true);
+    const f = await startFixture('commit-during-copy.mjs', [p.dbPath, p.dir]);
+    const r = await runCli(['backup'], { cwd: p.dir, env: { SQLITE_USE_URI: '0' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await f.exited, f.err()).toBe(0);
+    const quiet = await runCli(['backup'], { cwd: p.dir, env: { SQLITE_USE_URI: '0' } });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    const listed = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as ListedBackup[];
+    // Newest first: the quiet one, then the one with a commit during its copy.
+    expect(listed.map((b) => b.check.on)).toEqual(['snapshot', 'copy']);
+    expect(countOf(listed[1]!.path)).toBe(p.rows);
+    expect(countOf(listed[0]!.path)).toBe(p.rows + 1);
   });
 
   it('folds a -wal that a reader keeps from being checkpointed into the copy, checks the copy, and holds every committed row', async () => {

@@ -9,9 +9,14 @@
 // (engines/sqlite-snapshot.ts) open theirs through withUriFilenames: one of them is first in every run.
 import { pathToFileURL } from 'node:url';
 
-/** Run `open` (the first `new Database` of this process, ideally) with URI filenames allowed. */
+/**
+ * Run `open` (the first `new Database` of this process, ideally) with URI filenames allowed; unless the
+ * user turned them off (SQLITE_USE_URI=0), which is respected: the check then proves its snapshot the
+ * other way.
+ */
 export function withUriFilenames<T>(open: () => T): T {
   const had = process.env.SQLITE_USE_URI;
+  if (had === '0') return open();
   process.env.SQLITE_USE_URI = '1';
   try {
     return open();
