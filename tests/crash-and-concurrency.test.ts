@@ -6,12 +6,15 @@ import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject, type CliResult } from './helpers/cli.js';
+import { backupFileOf } from './helpers/store.js';
 
 interface ListedBackup {
   id: string;
   path: string;
   sha256: string;
   database: string;
+  /** Set for a page backup (a repeat backup that keeps only its new pages). */
+  pages: unknown;
 }
 interface LoggedRun {
   id: string;
@@ -72,8 +75,9 @@ async function expectOnlyWholeBackups(cwd: string) {
   const listed = await listBackups(cwd);
   for (const b of listed) {
     expect(path.basename(path.dirname(b.path)).startsWith('.'), `${b.path} is in a hidden dir`).toBe(false);
-    expect(sha256Of(b.path), `sha256 of ${b.path}`).toBe(b.sha256);
-    expect(integrityOf(b.path), `integrity of ${b.path}`).toBe('ok');
+    const file = await backupFileOf(cwd, b); // a page backup: reassembled from its pages
+    expect(sha256Of(file), `sha256 of ${file}`).toBe(b.sha256);
+    expect(integrityOf(file), `integrity of ${file}`).toBe('ok');
   }
   return listed;
 }
@@ -267,7 +271,8 @@ describe('safe-runs at the same time', () => {
       expect(r.exitCode).toBe(0);
       expect(r.backups).toHaveLength(1);
       expect(r.backups[0]!.database).toBe(r.argv[3]!.startsWith('app') ? 'app' : 'other');
-      expect(sha256Of(r.backups[0]!.path)).toBe(r.backups[0]!.sha256);
+      const stored = (await listBackups(p.dir)).find((b) => b.id === r.backups[0]!.id)!;
+      expect(sha256Of(await backupFileOf(p.dir, stored))).toBe(r.backups[0]!.sha256);
     }
     expect((await expectOnlyWholeBackups(p.dir)).length).toBe(16);
     // The log is one whole JSON document and nothing was left beside it.
@@ -300,7 +305,8 @@ describe('safe-runs at the same time', () => {
     expect(log.every((r) => r.status === 'succeeded' && r.exitCode === 0)).toBe(true);
     // The second's backup was taken after the first's command: it holds the first's row.
     const secondRun = log.find((r) => r.argv[2]!.startsWith('test -f'))!;
-    const names = (rowsOf(secondRun.backups[0]!.path) as Array<{ name: string }>).map((r) => r.name);
+    const stored = (await listBackups(p.dir)).find((b) => b.id === secondRun.backups[0]!.id)!;
+    const names = (rowsOf(await backupFileOf(p.dir, stored)) as Array<{ name: string }>).map((r) => r.name);
     expect(names).toContain('by the first');
   });
 

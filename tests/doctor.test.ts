@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSy
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeSampleDb, ROOT, rowsOf, runCli, tempProject } from './helpers/cli.js';
+import { backupFileOf, flipStoredByte } from './helpers/store.js';
 import { fillUntil, holdOpen, mountTmpfs, sha256Of, unmountAll } from './helpers/system.js';
 import { Terminal } from './helpers/terminal.js';
 
@@ -55,7 +56,7 @@ async function damagedLater(opts: { config?: object } = {}) {
   expect((await runCli(['backup', '--reason', 'newest'], { cwd: p.dir })).code).toBe(0);
   const run = await runCli(['--', process.execPath, '-e', `const D=require(${JSON.stringify(SQLITE)});new D(${JSON.stringify(p.dbPath)}).exec("UPDATE users SET balance = 0")`], { cwd: p.dir });
   expect(run.code, run.stderr).toBe(0);
-  const listed = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; path: string; reason: string }>;
+  const listed = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; path: string; reason: string; pages: unknown }>;
   const newest = listed[0]!; // the guarded run's pre-run backup
   const log = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; kind: string; argv: string[]; reason: string | null; restored: unknown }>;
   return { ...p, newest, newerThanOldest: listed.filter((b) => b.reason !== 'older'), guardedRun: log.find((r) => r.kind === 'run')! };
@@ -112,7 +113,7 @@ describe('safe-run doctor', () => {
     expect(code, stderr).toBe(0);
     const d = report.databases[0]!;
     expect(d).toMatchObject({ state: 'damaged', restored: true, backup: { id: p.newest.id } });
-    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(await backupFileOf(p.dir, p.newest)));
     expect(rowsOf(p.dbPath)).toHaveLength(450);
     // The damaged file is kept, byte for byte, in the store.
     expect(path.dirname(d.corruptedDir!)).toBe(path.join(p.dir, 'backups', 'app'));
@@ -143,7 +144,7 @@ describe('safe-run doctor', () => {
     expect(report.databases[0]!.problems[0]).toMatch(/the file is truncated: its header says \d+ pages/);
     const fixed = await doctor(p.dir, ['--yes']);
     expect(fixed.code, fixed.stderr).toBe(0);
-    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(await backupFileOf(p.dir, p.newest)));
   });
 
   it('finds a deleted -wal by what its -shm still says, and keeps the -shm with the database', async () => {
@@ -158,7 +159,7 @@ describe('safe-run doctor', () => {
     const fixed = await doctor(p.dir, ['--yes']);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(filesIn(fixed.report.databases[0]!.corruptedDir!)).toEqual(['app.db', 'app.db-shm']);
-    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(await backupFileOf(p.dir, p.newest)));
   });
 
   it('finds a -wal that belongs to another database, and keeps both files in the store', async () => {
@@ -178,7 +179,7 @@ describe('safe-run doctor', () => {
     expect(filesIn(kept)).toEqual(['app.db', 'app.db-shm', 'app.db-wal']);
     expect(sha256Of(path.join(kept, 'app.db-wal'))).toBe(wrongWal);
     expect(existsSync(`${p.dbPath}-wal`) && statSync(`${p.dbPath}-wal`).size > 0).toBe(false);
-    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(await backupFileOf(p.dir, p.newest)));
   });
 
   it('restores without asking when the config sets autoRestore', async () => {
@@ -187,16 +188,12 @@ describe('safe-run doctor', () => {
     const { code, report } = await doctor(p.dir);
     expect(code).toBe(0);
     expect(report.databases[0]!.restored).toBe(true);
-    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(await backupFileOf(p.dir, p.newest)));
   });
 
   it('passes over newer backups that no longer verify and restores the newest one that does', async () => {
     const p = await damagedLater();
-    for (const b of p.newerThanOldest) {
-      const bytes = readFileSync(b.path);
-      bytes[6000] = bytes[6000]! ^ 0xff;
-      writeFileSync(b.path, bytes);
-    }
+    for (const b of p.newerThanOldest) flipStoredByte(b, 6000); // a page backup: its own page list
     overwritePages(p.dbPath);
     const { code, report, stderr } = await doctor(p.dir, ['--yes']);
     expect(code, stderr).toBe(0);
@@ -241,7 +238,7 @@ describe('safe-run doctor', () => {
     yes.type('app');
     yes.keys('Enter');
     expect(await yes.exitCode()).toBe(0);
-    expect(rowsOf(p.dbPath)).toEqual(rowsOf(p.newest.path));
+    expect(rowsOf(p.dbPath)).toEqual(rowsOf(await backupFileOf(p.dir, p.newest)));
   });
 
   it('refuses to move a damaged database aside while a process has it open (exit 4), changing nothing', async () => {

@@ -21,11 +21,11 @@ interface Listed {
 }
 
 /** A project with `count` manual backups of app, oldest first. */
-async function projectWithBackups(count: number) {
+async function projectWithBackups(count: number, env?: Record<string, string>) {
   const p = tempProject('safe-run-verify-');
   projects.push(p);
   for (let i = 0; i < count; i++) {
-    const r = await runCli(['backup', '--reason', `backup ${i}`], { cwd: p.dir });
+    const r = await runCli(['backup', '--reason', `backup ${i}`], { cwd: p.dir, env });
     expect(r.code, r.stderr).toBe(0);
   }
   const backups = (await list(p.dir)).reverse();
@@ -67,7 +67,9 @@ describe('safe-run verify', () => {
   });
 
   it('fails a backup with a flipped byte (exit 3), names it, and list shows the failure', async () => {
-    const p = await projectWithBackups(2);
+    // Two full files: as page backups the second would share the first's pages, and a byte flipped
+    // there would fail both (tests/page-store.test.ts shows that verify names them all).
+    const p = await projectWithBackups(2, { SAFE_RUN_PAGE_STORE: '0' });
     const [bad, good] = p.backups;
     flipByte(bad!.path, 5000);
     const { code, report } = await verify(p.dir, ['--level', 'full']);

@@ -1,4 +1,5 @@
-// A stored backup as its engine can open it: compressed files decompressed into a scratch directory.
+// A stored backup as its engine can open it: compressed files decompressed, page backups reassembled,
+// into a scratch directory.
 import path from 'node:path';
 import type { StoredSnapshot } from '../engines/engine.js';
 import { checksumMismatch } from '../engines/engine-errors.js';
@@ -15,11 +16,18 @@ import { storedSnapshot, type Backup } from '../store/manifest.js';
  */
 export async function withPlainSnapshot<T>(backup: Backup, use: (snapshot: StoredSnapshot) => Promise<T>): Promise<T> {
   const snapshot = storedSnapshot(backup);
-  if (!snapshot.files.some((f) => f.compression)) return use(snapshot);
+  if (!snapshot.files.some((f) => f.compression || f.assemble)) return use(snapshot);
   const scratch = await scratchBeside(backup);
   try {
     const files: StoredSnapshot['files'] = [];
     for (const f of snapshot.files) {
+      if (f.assemble) {
+        // A page backup: made whole again from its pages, checked against its whole-file sha256.
+        const plain = scratch.file('snapshot.sqlite');
+        const made = await f.assemble(plain);
+        files.push({ path: plain, sha256: made.sha256, size: made.size });
+        continue;
+      }
       if (!f.compression || !f.content) {
         files.push(f);
         continue;

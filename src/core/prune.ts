@@ -31,6 +31,8 @@ export interface PruneResult {
   removed: Backup[];
   /** The prune's log record (none for a dry run or when nothing was to go). */
   record?: RunRecord;
+  /** Bytes of removed page backups that kept backups still use: moved into them, so not freed. */
+  movedBytes: number;
 }
 
 export async function prune(ctx: Context, req: PruneRequest): Promise<PruneResult> {
@@ -41,7 +43,7 @@ export async function prune(ctx: Context, req: PruneRequest): Promise<PruneResul
   }
   const plan = await decide(ctx, req);
   const doomed = plan.decisions.filter((d) => !d.keep).map((d) => d.backup);
-  if (req.dryRun || doomed.length === 0) return { decisions: plan.decisions, removed: [] };
+  if (req.dryRun || doomed.length === 0) return { decisions: plan.decisions, removed: [], movedBytes: 0 };
 
   const engines = await enginesOf(ctx, doomed);
   const locks = req.locksHeld ? undefined : await lockDatabases(engines, ctx.store.root, { purpose: `prune: ${req.argv.join(' ').slice(0, 60)}`, waitMs: req.waitMs });
@@ -50,7 +52,7 @@ export async function prune(ctx: Context, req: PruneRequest): Promise<PruneResul
     // Decide again under the locks: a backup taken or a restore made while we waited changes what is newest.
     const locked = await decide(ctx, { ...req, databases: [...new Set(doomed.map((b) => b.database))] });
     const going = locked.decisions.filter((d) => !d.keep).map((d) => d.backup);
-    if (going.length === 0) return { decisions: plan.decisions, removed: [] };
+    if (going.length === 0) return { decisions: plan.decisions, removed: [], movedBytes: 0 };
     const record: RunRecord = { ...startRecord(ctx, { kind: 'prune', argv: req.argv, reason: req.reason, databases: [...new Set(going.map((b) => b.database))] }) };
     const pruned: PrunedBackup[] = going.map((b) => ({ backupId: b.id, database: b.database, ...(b.runId ? { runId: b.runId } : {}), createdAt: b.createdAt, size: b.size }));
     record.pruned = pruned;
@@ -62,13 +64,14 @@ export async function prune(ctx: Context, req: PruneRequest): Promise<PruneResul
       });
     });
     const removed: Backup[] = [];
+    let movedBytes = 0;
     const pins = new PinFile(ctx.store.root);
     let failure: unknown;
     for (const [i, b] of going.entries()) {
       try {
         if ((await pins.read())[b.id]) continue; // pinned since we decided
         const engine = engines.find((e) => e.name === b.database);
-        await ctx.store.remove(b, b.serverCopy ? () => dropServerCopy(engine, b) : undefined);
+        movedBytes += (await ctx.store.remove(b, b.serverCopy ? () => dropServerCopy(engine, b) : undefined)).movedBytes;
         pruned[i]!.at = new Date().toISOString();
         removed.push(b);
       } catch (err) {
@@ -94,7 +97,7 @@ export async function prune(ctx: Context, req: PruneRequest): Promise<PruneResul
         cause: failure,
       });
     }
-    return { decisions: plan.decisions, removed, record };
+    return { decisions: plan.decisions, removed, record, movedBytes };
   } finally {
     await locks?.release();
   }

@@ -22,11 +22,13 @@ export interface Recheck {
  */
 export async function recheckBackup(backup: Backup | BackupRef, level: CheckLevel, verify: boolean, configured: DatabaseConfig[] = []): Promise<Recheck> {
   const dir = path.dirname(backup.path);
+  const paged = 'file' in backup && backup.pages !== undefined;
   const files = 'file' in backup ? filesOf(backup).map((f) => ({ ...f, path: path.join(dir, f.name) })) : [{ path: backup.path, sha256: backup.sha256, size: backup.size }];
   for (const f of files) {
     // lstat: a link in place of a backup file is never followed (it could name any file on the machine).
     const stat = await fs.lstat(f.path).catch(() => undefined);
-    if (!stat) return { present: false, verified: false, verifyError: files.length > 1 ? `its file ${path.basename(f.path)} is gone` : 'the file is gone' };
+    // A page backup is one database file to its user: its page list missing is "the file is gone".
+    if (!stat) return { present: false, verified: false, verifyError: files.length > 1 && !(paged && f === files[0]) ? `its file ${path.basename(f.path)} is gone` : 'the file is gone' };
     if (!stat.isFile()) {
       const what = stat.isSymbolicLink() ? 'a symbolic link, not followed' : stat.isDirectory() ? 'a directory' : 'a special file';
       return { present: true, verified: false, verifyError: `${path.basename(f.path)} is not a regular file (${what})` };
@@ -45,9 +47,10 @@ export async function recheckBackup(backup: Backup | BackupRef, level: CheckLeve
   ]);
   const problems: string[] = [];
   hashes.forEach((sha, i) => {
-    const name = files.length > 1 ? ` of ${path.basename(files[i]!.path)}` : '';
+    const name = files.length > 1 && !paged ? ` of ${path.basename(files[i]!.path)}` : '';
+    const part = paged ? ` for its ${path.basename(files[i]!.path)}` : '';
     if (sha instanceof Error) problems.push(`cannot read it: ${describeCause(sha)}`);
-    else if (sha !== files[i]!.sha256) problems.push(`sha256${name} differs from the recorded one (${sha.slice(0, 12)}…): the file changed`);
+    else if (sha !== files[i]!.sha256) problems.push(`sha256${name} differs from the recorded one${part} (${sha.slice(0, 12)}…): the file changed`);
   });
   if (check !== undefined) problems.push(check);
   return { present: true, verified: problems.length === 0, verifyError: problems.length ? problems.join('; ') : null };

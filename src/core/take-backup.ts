@@ -4,13 +4,15 @@ import type { CheckLevel } from '../config.js';
 import type { BackupTarget, Engine } from '../engines/engine.js';
 import { compressFile, SUFFIX, type Compression } from '../files/compression.js';
 import { fsyncPath } from '../files/durable.js';
-import { EngineError } from '../engines/engine-errors.js';
+import { CheckFailedError, EngineError } from '../engines/engine-errors.js';
 import type { EventSink } from './events.js';
 import { describeCause, errnoOf, SafeRunError } from '../errors.js';
 import { sha256File } from '../files/sha256.js';
 import type { BackupStore } from '../store/backup-store.js';
 import type { Backup, BackupFile, BackupKind } from '../store/manifest.js';
 import { VERSION } from '../version.js';
+import { PageHashesAsCopied, sharePagesFrom, storeAsPages } from '../store/page-store/store-pages.js';
+import path from 'node:path';
 
 export interface BackupRequest {
   kind: BackupKind;
@@ -26,8 +28,9 @@ export interface BackupRequest {
 }
 
 /**
- * A backup that counts: the snapshot's sha256 is computed from the file on disk after fsync and the copy
- * passes the integrity check, opened read-only. On any failure the partial files are removed and a
+ * A backup that counts: the snapshot's sha256 is of exactly the bytes fsynced to the store (read back,
+ * or taken as the engine wrote them) and the integrity check passed on those bytes (the copy opened
+ * read-only, or a read snapshot the engine proved identical to it). On any failure the partial files are removed and a
  * SafeRunError('backup') says what went wrong and what to try.
  */
 export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req: BackupRequest): Promise<Backup> {
@@ -40,20 +43,39 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     throw backupError(engine, err, 'store', store.root);
   }
   try {
-    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy }).catch((err) => {
-      throw backupError(engine, err, 'snapshot', store.root);
+    // Earlier backups to share pages with (uncompressed, an engine whose file is pages): then only the
+    // new pages are kept, so the full copy need not be fsynced, and its pages are hashed as it is copied.
+    const dbDir = path.join(store.root, engine.name);
+    const bases = !req.compress && engine.capabilities.pagedFiles && pageStoreEnabled() ? await sharePagesFrom(dbDir, engine.location).catch(() => []) : [];
+    const asCopied = bases.length > 0 ? await PageHashesAsCopied.make() : undefined;
+    const pageOpts = asCopied ? { onChunk: asCopied.onChunk, durable: false } : {};
+    const output = await engine.snapshot(pending.target, { waitMs: req.waitMs, onBusy: req.onBusy, check: req.check, ...pageOpts }).catch((err) => {
+      // The engine may check as it copies: a failed check is a failed verification, not a failed copy.
+      throw backupError(engine, err, err instanceof CheckFailedError ? 'verify' : 'snapshot', store.root);
     });
     const paths = output.files.map((name) => pending.target.file(name));
-    // The hashes (main thread) and the engine's check (its own threads or server) side by side.
-    const [files, facts] = await Promise.all([
-      Promise.all(output.files.map(async (name, i) => ({ name, sha256: await sha256File(paths[i]!), size: (await fs.stat(paths[i]!)).size }))),
-      engine.verify({ files: paths, serverCopy: output.serverCopy }, req.check).catch((err) => {
-        throw backupError(engine, err, 'verify', store.root);
-      }),
-    ]);
+    const verified = output.verified?.hashes.length === output.files.length ? output.verified : undefined;
+    // What the engine hashed as it wrote and checked is not read again; otherwise the hashes (main
+    // thread) and the engine's check (its own threads or server) side by side.
+    const [files, facts] = verified
+      ? [output.files.map((name, i) => ({ name, ...verified.hashes[i]! })), verified.facts]
+      : await Promise.all([
+          Promise.all(output.files.map(async (name, i) => ({ name, sha256: await sha256File(paths[i]!), size: (await fs.stat(paths[i]!)).size }))),
+          engine.verify({ files: paths, serverCopy: output.serverCopy }, req.check).catch((err) => {
+            throw backupError(engine, err, 'verify', store.root);
+          }),
+        ]);
     const stored = req.compress && engine.capabilities.compressFiles ? await compressAll(files, pending.target, req.compress).catch((err) => {
       throw backupError(engine, err, 'compress', store.root);
     }) : files;
+    const paged =
+      asCopied && files.length === 1 && !output.serverCopy
+        ? await storeAsPages({ dbDir, bases, snapshot: paths[0]!, index: asCopied.index(files[0]!.size, facts.pageSize ?? 0), file: (n) => pending.target.file(n) }).catch((err) => {
+            throw backupError(engine, err, 'publish', store.root);
+          })
+        : undefined;
+    // Kept whole after all (too many new pages): now it must be durable, like any full backup.
+    if (asCopied && !paged) for (const p of paths) await fsyncPath(p);
     return await pending.publish({
       database: engine.name,
       engine: engine.kind,
@@ -63,7 +85,7 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
       runId: req.runId,
       createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      files: stored,
+      ...(paged ? { files: paged.files, identity: { size: files[0]!.size, sha256: files[0]!.sha256 }, pages: paged.pages } : { files: stored }),
       ...(output.serverCopy ? { serverCopy: output.serverCopy } : {}),
       facts,
       safeRunVersion: VERSION,
@@ -72,6 +94,14 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
     await pending.abort().catch(() => undefined);
     throw err instanceof SafeRunError ? err : backupError(engine, err, 'publish', store.root);
   }
+}
+
+/**
+ * Repeat backups of SQLite are stored as shared pages unless SAFE_RUN_PAGE_STORE=0 (a way back to one
+ * full file per backup, should the page store ever need to be set aside; reading page backups always works).
+ */
+function pageStoreEnabled(): boolean {
+  return process.env.SAFE_RUN_PAGE_STORE !== '0';
 }
 
 /**

@@ -19,8 +19,12 @@ export interface SnapshotFacts {
   strategy?: string;
   /** Every user table with its row count (null where it cannot be counted, e.g. a virtual table). */
   tables: Array<{ name: string; rows: number | null }>;
-  /** What the integrity check said: "ok", or its first complaints. */
-  check: { level: CheckLevel; result: string };
+  /**
+   * What the integrity check said: "ok", or its first complaints. `on`: what it read (SQLite): the
+   * backup file itself ('copy'), or the live database's read snapshot whose bytes the copy provably
+   * holds ('snapshot', see SqliteEngine.snapshot); absent in backups taken before this was recorded.
+   */
+  check: { level: CheckLevel; result: string; on?: 'snapshot' | 'copy' };
 }
 
 /** What callers really check before asking for something an engine may not do. */
@@ -43,6 +47,12 @@ export interface EngineCapabilities {
    * openExport are given decompressed copies. PostgreSQL's dumps are compressed by its own tool.
    */
   compressFiles: boolean;
+
+  /**
+   * Its one file is an array of fixed-size pages (SQLite): a backup after an earlier one may be stored
+   * as the pages that changed (store/page-store), and is given back through `assemble` on restore.
+   */
+  pagedFiles?: boolean;
 }
 
 /** A copy of the database that lives on its server rather than in the store (a cloned database). */
@@ -67,6 +77,13 @@ export interface BackupTarget {
 export interface SnapshotOutput {
   /** The names of the files written through `target.file`, the main one first; never empty. */
   files: string[];
+  /**
+   * Given when `opts.check` was asked for and the engine did the caller's work itself while writing:
+   * the sha256 and size of exactly the bytes of each file (same order as `files`), taken as they were
+   * written and fsynced, and the facts of a check that provably read those same bytes. The caller then
+   * neither reads the files again nor checks them.
+   */
+  verified?: { hashes: Array<{ sha256: string; size: number }>; facts: SnapshotFacts };
   /** A copy on the server that belongs to this backup (its files then describe it). */
   serverCopy?: ServerCopy;
 }
@@ -77,7 +94,19 @@ export interface StoredSnapshot {
    * Its files with the sha256 each must still have, the main one first. A compressed one (only for an
    * engine with `capabilities.compressFiles`) also has the size and sha256 of its content.
    */
-  files: Array<{ path: string; sha256: string; size: number; compression?: Compression; content?: { size: number; sha256: string } }>;
+  files: Array<{
+    path: string;
+    sha256: string;
+    size: number;
+    compression?: Compression;
+    content?: { size: number; sha256: string };
+    /**
+     * The file is stored as shared pages (a page backup, for an engine with `capabilities.pagedFiles`):
+     * `path` is not the file; this writes it to `dest` (which must not exist), fsynced, and resolves
+     * once its sha256 matched `sha256` (rejects with a 'checksum' EngineError otherwise).
+     */
+    assemble?: (dest: string) => Promise<{ sha256: string; size: number }>;
+  }>;
   serverCopy?: ServerCopy;
   /** The facts recorded when it was taken (row counts to compare with). */
   facts?: SnapshotFacts;
@@ -171,6 +200,19 @@ export interface SnapshotOptions {
   waitMs?: number;
   /** Called once when the snapshot has to wait for a writer, with how long it will wait at most. */
   onBusy?: (waitMs: number) => void;
+  /** The check the caller will make: an engine may make it (and hash) while it writes (see SnapshotOutput.verified). */
+  check?: CheckLevel;
+  /**
+   * Called with each chunk of the main file, in order (`offset` its place), when the engine writes the
+   * file's final bytes as it reads them; never when it rewrites the file afterwards (SQLite folding a
+   * -wal). The page store hashes pages here instead of reading the file again. The buffer is reused.
+   */
+  onChunk?: (chunk: Buffer, offset: number) => void;
+  /**
+   * false: the caller will replace the files (the page store keeps only the new pages) and fsyncs what it
+   * keeps, so the engine need not fsync them (default true).
+   */
+  durable?: boolean;
 }
 
 export interface Engine {

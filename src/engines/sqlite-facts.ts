@@ -31,35 +31,45 @@ function openSnapshot(file: string): Database.Database {
 export function runCheck(file: string, level: CheckLevel): string {
   const db = openSnapshot(file);
   try {
-    const pragma = level === 'full' ? 'integrity_check' : 'quick_check';
-    const result = (db.prepare(`PRAGMA ${pragma}(20)`).pluck().all() as string[]).join('; ');
-    if (result !== 'ok') throw new CheckFailedError(result, CHECK_HINT);
-    return result;
+    return runCheckOn(db, level);
   } finally {
     db.close();
   }
+}
+
+/** The check on an open connection (inside its read transaction, when the caller holds one). */
+export function runCheckOn(db: Database.Database, level: CheckLevel): string {
+  const pragma = level === 'full' ? 'integrity_check' : 'quick_check';
+  const result = (db.prepare(`PRAGMA ${pragma}(20)`).pluck().all() as string[]).join('; ');
+  if (result !== 'ok') throw new CheckFailedError(result, CHECK_HINT);
+  return result;
 }
 
 /** Page size and count, user_version, and every user table with its row count. */
 export function readFacts(file: string): Omit<SnapshotFacts, 'check'> {
   const db = openSnapshot(file);
   try {
-    return {
-      pageSize: db.pragma('page_size', { simple: true }) as number,
-      pageCount: db.pragma('page_count', { simple: true }) as number,
-      userVersion: db.pragma('user_version', { simple: true }) as number,
-      tables: userTables(db).map((t) => ({
-        name: t.name,
-        rows: t.virtual ? null : (db.prepare(`SELECT count(*) FROM ${quoteIdent(t.name)}`).pluck().get() as number),
-      })),
-    };
+    return readFactsOn(db);
   } finally {
     db.close();
   }
 }
 
+/** The facts from an open connection (inside its read transaction, when the caller holds one). */
+export function readFactsOn(db: Database.Database): Omit<SnapshotFacts, 'check'> {
+  return {
+    pageSize: db.pragma('page_size', { simple: true }) as number,
+    pageCount: db.pragma('page_count', { simple: true }) as number,
+    userVersion: db.pragma('user_version', { simple: true }) as number,
+    tables: userTables(db).map((t) => ({
+      name: t.name,
+      rows: t.virtual ? null : (db.prepare(`SELECT count(*) FROM ${quoteIdent(t.name)}`).pluck().get() as number),
+    })),
+  };
+}
+
 /** Both, one after the other (for small files, where threads cost more than they save). */
 export function checkAndReadFacts(file: string, level: CheckLevel): SnapshotFacts {
   const result = runCheck(file, level);
-  return { ...readFacts(file), check: { level, result } };
+  return { ...readFacts(file), check: { level, result, on: 'copy' } };
 }

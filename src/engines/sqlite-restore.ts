@@ -1,4 +1,5 @@
 // Restoring a SQLite database: stage and verify the backup beside it, keep the old one, swap atomically.
+import { createHash } from 'node:crypto';
 import { promises as fs, constants as fsc, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { CheckLevel } from '../config.js';
@@ -7,7 +8,8 @@ import { fsyncPath, tempName } from '../files/durable.js';
 import { sha256File } from '../files/sha256.js';
 import { decompressFile, type Compression } from '../files/compression.js';
 import type { KeptDatabase, SnapshotFacts, StagedRestore } from './engine.js';
-import { checksumMismatch, RestorePlaceError } from './engine-errors.js';
+import { CheckFailedError, checksumMismatch, RestorePlaceError } from './engine-errors.js';
+import { copyHashing } from './sqlite-copy.js';
 import { SNAPSHOT_FILE } from './sqlite.js';
 import { processesHolding } from './open-handles.js';
 import type { SqliteEngine } from './sqlite.js';
@@ -18,11 +20,15 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 export interface StageRequest {
   backupFile: string;
   sha256: string;
+  /** The facts recorded when the backup was taken: they hold for the staged bytes once the sha256 matched. */
+  recordedFacts?: SnapshotFacts;
   level: CheckLevel;
   keepOldAt?: string;
   /** The backup file is stored compressed: decompressed into the staged copy after its stored sha256 matched. */
   compression?: Compression;
   storedSha256?: string;
+  /** The backup is stored as pages: reassembled straight into the staged copy, its sha256 checked as written. */
+  assemble?: (dest: string) => Promise<{ sha256: string; size: number }>;
   /** How long keeping the old database waits for a writer that holds it (default 30 s). */
   waitMs?: number;
 }
@@ -60,35 +66,56 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
       const stored = await sha256File(req.backupFile);
       if (stored !== req.storedSha256) throw checksumMismatch(req.storedSha256, stored);
     }
-    await (async () => {
-      if (req.compression) await decompressFile(req.backupFile, staged, req.compression);
-      else await fs.copyFile(req.backupFile, staged, fsc.COPYFILE_EXCL);
+    // Copy once, verify once: the staged copy is hashed as it is written (decompressed, for a compressed
+    // backup), and an uncompressed backup is checked in the store while it is copied (see checkInStore).
+    // Its recorded facts (row counts, page count) are of the same bytes once the sha256 matches: only
+    // the integrity check runs again. Until then they are only trusted as far as that check goes.
+    const recorded = usableFacts(req.recordedFacts);
+    // A page backup has no file in the store to check: it is reassembled (and hashed) into the staged copy.
+    const checkingStored = req.compression || req.assemble ? undefined : checkInStore(engine, req.backupFile, req.level, recorded);
+    checkingStored?.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
+    const actual = await (async () => {
+      let sha256: string;
+      if (req.assemble) {
+        sha256 = (await req.assemble(staged)).sha256; // fsynced, and refused unless it matches
+      } else if (req.compression) {
+        const hash = createHash('sha256');
+        await decompressFile(req.backupFile, staged, req.compression, (chunk) => hash.update(chunk));
+        await fsyncPath(staged);
+        sha256 = hash.digest('hex');
+      } else {
+        sha256 = (await copyHashing(req.backupFile, staged)).sha256;
+      }
       // The restored file keeps the live file's owner and mode, not the backup's 0600.
       if (live) {
         await fs.chmod(staged, live.mode & 0o7777);
         if (process.getuid?.() === 0) await fs.chown(staged, live.uid, live.gid);
       }
-      await fsyncPath(staged);
-    })().catch(beside);
+      return sha256;
+    })().catch(async (err) => {
+      await checkingStored?.catch(() => undefined);
+      // A page backup that does not reassemble to its sha256 is damaged, not a place we cannot write.
+      if ((err as { failure?: string }).failure === 'checksum') throw err;
+      return beside(err);
+    });
     const liveMode = live ? (await headerOf(target)).journalMode : undefined;
-    // Checking the staged copy checks the backup too: if its sha256 matches, they are the same bytes.
     // The live database is only touched (its -wal folded in, to keep it) once the sha256 has matched,
     // so a damaged backup is refused with the live database exactly as it was.
-    const checking = engine.verifyFile(staged, req.level);
-    checking.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
-    const actual = await sha256File(staged);
     if (actual !== req.sha256) {
-      await checking.catch(() => undefined);
+      await checkingStored?.catch(() => undefined);
       throw checksumMismatch(req.sha256, actual);
     }
+    // Checking the staged copy checks the backup too: its sha256 matched, they are the same bytes.
+    const checking = (checkingStored ?? Promise.resolve(undefined)).then((facts) => facts ?? engine.verifyFile(staged, req.level, recorded));
+    checking.catch(() => undefined);
     let keptAs: BigIntStats | undefined;
     const keeping =
       req.keepOldAt && live
-        ? keepOld(engine, req.keepOldAt, req.waitMs)
-            .then(async (l) => {
-              linked = l;
+        ? keepOld(engine, req.keepOldAt, req.level, req.waitMs)
+            .then(async (k) => {
+              linked = k.linked;
               keptAs = await fs.stat(req.keepOldAt!, { bigint: true }); // before hashing: any later write shows
-              return describeKept(engine, req.keepOldAt!, req.level, l);
+              return describeKept(engine, req.keepOldAt!, req.level, k);
             })
             .catch((err) => {
               throw err instanceof RestorePlaceError || (err as { code?: string }).code === 'SQLITE_BUSY'
@@ -111,8 +138,41 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
   }
 }
 
-/** Put the live database at `dest`: a hard link when nobody has it open (true), else a snapshot copy. */
-async function keepOld(engine: SqliteEngine, dest: string, waitMs?: number): Promise<boolean> {
+/**
+ * Check an uncompressed backup where it is stored, while it is copied: resolves to its facts, or to
+ * undefined when the file may have changed between the two reads (then the staged copy is checked).
+ *
+ * Why this checks the staged bytes: the copy's sha256 (of the bytes written to the staged file) must
+ * equal the recorded one, and the check read the stored file. Both read the same file; if no write
+ * reached it from before the first read to after the last (its inode, size, mtime and ctime, to the
+ * nanosecond, are as they were: every write, truncate or replacement changes one of them), both read
+ * the same bytes. A backup file is never written after it is published, so this only fails when
+ * something else is at work, and then costs one more check.
+ */
+async function checkInStore(engine: SqliteEngine, file: string, level: CheckLevel, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts | undefined> {
+  const before = await fs.stat(file, { bigint: true });
+  const facts = await engine.verifyFile(file, level, recorded);
+  const after = await fs.stat(file, { bigint: true });
+  const same = before.ino === after.ino && before.dev === after.dev && before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
+  return same ? facts : undefined;
+}
+
+/**
+ * Recorded facts a restore can stand on: a SQLite backup's page count and tables. The swap compares the
+ * restored file's page count with it, so a manifest whose facts were not of this file makes the swap put
+ * the old database back rather than pass.
+ */
+function usableFacts(facts: SnapshotFacts | undefined): Omit<SnapshotFacts, 'check'> | undefined {
+  if (!facts || typeof facts.pageCount !== 'number' || typeof facts.pageSize !== 'number' || !Array.isArray(facts.tables)) return undefined;
+  const { check: _check, ...rest } = facts;
+  return rest;
+}
+
+/** How the live database was kept: a hard link, or a snapshot copy (hashed and checked as it was taken). */
+type Kept = { linked: true } | { linked: false; sha256: string; size: number; facts?: SnapshotFacts; checkError?: unknown };
+
+/** Put the live database at `dest`: a hard link when nobody has it open, else a verified snapshot copy. */
+async function keepOld(engine: SqliteEngine, dest: string, level: CheckLevel, waitMs?: number): Promise<Kept> {
   const target = engine.location;
   const { holders, complete } = await processesHolding(target);
   // Only a file with no other name: a second name (`ln app.db alias.db`) would keep writing into the
@@ -121,27 +181,37 @@ async function keepOld(engine: SqliteEngine, dest: string, waitMs?: number): Pro
   if (single && holders.length === 0 && complete && (await foldWal(target))) {
     try {
       await fs.link(target, dest);
-      if ((await fs.stat(dest)).nlink === 2) return true;
+      if ((await fs.stat(dest)).nlink === 2) return { linked: true };
       await fs.rm(dest, { force: true }); // linked by someone else meanwhile: copy it below
     } catch {
       // another file system, or no hard links: copy it below
     }
   }
-  await engine.snapshotTo(dest, { waitMs });
-  return false;
+  try {
+    const taken = await engine.snapshotTo(dest, { waitMs, check: level });
+    return { linked: false, sha256: taken.sha256, size: taken.size, facts: taken.facts };
+  } catch (err) {
+    // A live database that fails its check is kept all the same: the copy is complete, only unchecked.
+    if (!(err instanceof CheckFailedError)) throw err;
+    const { size } = await fs.stat(dest);
+    return { linked: false, sha256: await sha256File(dest), size, checkError: err };
+  }
 }
 
 /** sha256 and check of the kept database; a failed check is recorded, not thrown. */
-async function describeKept(engine: SqliteEngine, file: string, level: CheckLevel, linked: boolean): Promise<KeptDatabase> {
+async function describeKept(engine: SqliteEngine, file: string, level: CheckLevel, kept: Kept): Promise<KeptDatabase> {
+  const failed = (err: unknown) => ({ facts: { tables: [], check: { level, result: describeCause(err) } } as SnapshotFacts, verified: false });
+  const output = { files: [SNAPSHOT_FILE] };
+  if (!kept.linked) {
+    const checked = kept.facts ? { facts: kept.facts, verified: true } : failed(kept.checkError);
+    return { how: 'copy', output, hashes: [{ sha256: kept.sha256, size: kept.size }], ...checked };
+  }
   const [sha256, checked, stat] = await Promise.all([
     sha256File(file),
-    engine.verifyFile(file, level).then(
-      (facts) => ({ facts, verified: true }),
-      (err: unknown) => ({ facts: { tables: [], check: { level, result: describeCause(err) } } as SnapshotFacts, verified: false }),
-    ),
+    engine.verifyFile(file, level).then((facts) => ({ facts, verified: true }), failed),
     fs.stat(file),
   ]);
   // A read-only connection leaves an empty -wal and a -shm beside a WAL-mode file: not part of the backup.
   for (const suffix of ['-wal', '-shm']) await fs.rm(`${file}${suffix}`, { force: true });
-  return { how: linked ? 'link' : 'copy', output: { files: [SNAPSHOT_FILE] }, hashes: [{ sha256, size: stat.size }], ...checked };
+  return { how: 'link', output, hashes: [{ sha256, size: stat.size }], ...checked };
 }

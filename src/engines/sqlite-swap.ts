@@ -187,6 +187,12 @@ async function restoreThroughBackupApi(staged: string, target: string, facts: Sn
  * A cheap check right after the swap: it opens read-only and has the shape we verified. Read-only, so
  * that it needs no lock a client that opened the new file at once could hold. `_liveMode` is set on the
  * staged copy before the rename (setJournalMode), where nobody else can see it.
+ *
+ * Why it stays although the staged copy was hashed and checked: it costs milliseconds (the header, the
+ * page count and the schema, not a scan), and it is the only look at what the path holds after the
+ * rename or the backup API wrote it: a file put there by someone else meanwhile, or a backup API copy
+ * that stopped short, shows as another page count. Re-hashing or re-checking the whole file would only
+ * read again bytes that are already proven.
  */
 function checkRestored(target: string, _liveMode: string | undefined, facts: SnapshotFacts): void {
   const db = new Database(target, { readonly: true, fileMustExist: true, timeout: 10_000 });

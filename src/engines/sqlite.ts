@@ -1,33 +1,25 @@
 // The SQLite engine: consistent snapshots under live writers, verification, and a safe swap on restore.
-import Database from 'better-sqlite3';
-import { promises as fs, constants as fsc, statSync } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { builtFile } from '../files/built-file.js';
 import type { CheckLevel } from '../config.js';
-import { fsyncPath } from '../files/durable.js';
 import { lockFileBeside, removeLeftoversBeside } from './beside-database.js';
 import type { DatabaseDiff } from './diff-types.js';
 import type { BackupTarget, DiffOptions, DiffSide, Engine, LiveCheck, ServerCopy, SnapshotExport, SnapshotFacts, SnapshotOptions, SnapshotOutput, StagedRestore, StoredSnapshot } from './engine.js';
-import { CheckFailedError } from './engine-errors.js';
 import { sqliteFailure } from './sqlite-errors.js';
-import { CHECK_HINT, checkAndReadFacts, type VerifyPart } from './sqlite-facts.js';
 import { stageSqliteRestore } from './sqlite-restore.js';
 import { prepareRestoreDir } from './sqlite-target.js';
 import { checkSqliteLive } from './sqlite-live-check.js';
+import { checkCopy, takeSnapshot, type TakenSnapshot } from './sqlite-snapshot.js';
 import { putSqliteBack, setSqliteAside } from './sqlite-set-aside.js';
 
 /** The one file of a SQLite backup. */
 export const SNAPSHOT_FILE = 'snapshot.sqlite';
 
-/** Below this size the check runs on the main thread: a worker's start-up would cost more than it saves. */
-const WORKER_THRESHOLD = 32 * 1024 * 1024;
-
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
-  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false, compressFiles: true };
+  readonly capabilities = { diff: true, restoreWhileOpen: true, serverSideClone: false, compressFiles: true, pagedFiles: true };
   readonly missing = { what: 'database file', hint: 'check the path in the config or --db; safe-run never creates a database' };
 
   constructor(
@@ -76,54 +68,21 @@ export class SqliteEngine implements Engine {
   }
 
   /**
-   * Copy the file and its -wal inside one read transaction, then fold the copied WAL into the copy.
-   *
-   * Why this is consistent: the open read transaction pins a snapshot. In WAL mode no checkpoint can
-   * backfill past it and the WAL cannot be reset while it is held, so every page of the main file that
-   * changes during the copy is also in the WAL, copied after it; replaying that WAL (the checkpoint of
-   * the copy) overwrites any torn page with its committed version and stops at the last commit whose
-   * frames are whole (a half-written frame fails its checksum). In rollback-journal mode the shared
-   * lock keeps writers from changing the file at all. Copying with copyFile is several times faster
-   * than the backup API (../shared/FIELD-NOTES.md), and it never restarts under a busy writer.
+   * A consistent, self-contained copy, read once (./sqlite-snapshot.ts says why it is consistent). With
+   * `opts.check`, the copy is hashed as it is written and checked, on the live read snapshot when that
+   * provably holds the copied bytes, else on the copy: the caller gets both in `verified`.
    */
   async snapshot(target: BackupTarget, opts: SnapshotOptions = {}): Promise<SnapshotOutput> {
-    await this.snapshotTo(target.file(SNAPSHOT_FILE), opts).catch((err) => {
+    const taken = await takeSnapshot(this.location, target.file(SNAPSHOT_FILE), opts).catch((err) => {
       throw sqliteFailure(err);
     });
-    return { files: [SNAPSHOT_FILE] };
+    const verified = taken.facts ? { hashes: [{ sha256: taken.sha256, size: taken.size }], facts: taken.facts } : undefined;
+    return { files: [SNAPSHOT_FILE], ...(verified ? { verified } : {}) };
   }
 
   /** The snapshot itself, into `dest` (a path that does not exist yet); also keeps the old database on a restore. */
-  async snapshotTo(dest: string, opts: SnapshotOptions = {}): Promise<void> {
-    // SQLite says only "unable to open the database file" for a file we may not read: ask first.
-    await fs.access(this.location, fsc.R_OK);
-    const src = openLive(this.location);
-    let walCopied = false;
-    try {
-      await beginRead(src, opts);
-      await fs.copyFile(this.location, dest);
-      const walSize = await fs.stat(`${this.location}-wal`).then((s) => s.size).catch(() => 0);
-      if (walSize > 0) {
-        await fs.copyFile(`${this.location}-wal`, `${dest}-wal`);
-        walCopied = true;
-      }
-    } finally {
-      if (src.inTransaction) src.exec('COMMIT');
-      src.close();
-    }
-    await fs.chmod(dest, 0o600);
-    // Fold the WAL in and leave a self-contained rollback-journal file: nothing is needed beside it.
-    const copy = new Database(dest, { fileMustExist: true });
-    try {
-      if (walCopied || copy.pragma('journal_mode', { simple: true }) === 'wal') {
-        copy.pragma('wal_checkpoint(TRUNCATE)');
-        copy.pragma('journal_mode = DELETE');
-      }
-    } finally {
-      copy.close();
-    }
-    for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
-    await fsyncPath(dest);
+  async snapshotTo(dest: string, opts: SnapshotOptions = {}): Promise<TakenSnapshot> {
+    return takeSnapshot(this.location, dest, opts);
   }
 
   async removeLeftovers(): Promise<string[]> {
@@ -136,10 +95,9 @@ export class SqliteEngine implements Engine {
     });
   }
 
-  async verifyFile(file: string, level: CheckLevel): Promise<SnapshotFacts> {
-    const { size } = await fs.stat(file);
-    const facts = size < WORKER_THRESHOLD ? checkAndReadFacts(file, level) : await verifyInWorkers(file, level);
-    return facts;
+  /** The check of a backup file; with `recorded` facts of the same bytes, only the integrity check (see checkCopy). */
+  async verifyFile(file: string, level: CheckLevel, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts> {
+    return checkCopy(file, level, recorded);
   }
 
   /** The page-level diff (./sqlite/diff), loaded only when asked for. */
@@ -175,8 +133,10 @@ export class SqliteEngine implements Engine {
     // content's; the stored bytes are checked against theirs first.
     return stageSqliteRestore(this, {
       backupFile: main.path,
+      recordedFacts: snapshot.facts,
       sha256: main.content?.sha256 ?? main.sha256,
       ...(main.compression ? { compression: main.compression, storedSha256: main.sha256 } : {}),
+      ...(main.assemble ? { assemble: main.assemble } : {}),
       level,
       keepOldAt: keepOld?.file(SNAPSHOT_FILE),
       waitMs: opts.waitMs,
@@ -193,41 +153,6 @@ function pageLevelWorks(...files: string[]): boolean {
   return files.every((f) => (statSync(f, { throwIfNoEntry: false })?.size ?? 1) > 0);
 }
 
-/** A connection to the live database that never creates it; waiting for a busy writer is beginRead's. */
-function openLive(file: string): Database.Database {
-  return new Database(file, { fileMustExist: true, timeout: 0 });
-}
-
-/** How often to try again for the read lock while a writer holds the database. */
-const BUSY_POLL_MS = 50;
-
-/**
- * Start the read transaction that pins the snapshot. A writer may hold the database (an EXCLUSIVE
- * transaction in rollback-journal mode): then try again every 50 ms for up to `waitMs`, saying once
- * that we wait. Polling here rather than SQLite's busy timeout keeps the event loop free (signals,
- * the ticker) and lets the wait follow --wait instead of a fixed 10 s.
- */
-async function beginRead(db: Database.Database, opts: SnapshotOptions): Promise<void> {
-  const waitMs = opts.waitMs ?? 30_000;
-  const started = Date.now();
-  let announced = false;
-  for (;;) {
-    try {
-      db.exec('BEGIN');
-      db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get(); // takes the read lock now
-      return;
-    } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() - started >= waitMs) throw err;
-      if (!announced) {
-        announced = true;
-        opts.onBusy?.(waitMs);
-      }
-      await new Promise((r) => setTimeout(r, Math.min(BUSY_POLL_MS, Math.max(1, waitMs - (Date.now() - started)))));
-    }
-  }
-}
-
 /** The path with its directory's symlinks resolved; the file itself may not exist (yet). */
 async function canonicalPath(file: string): Promise<string> {
   const abs = path.resolve(file);
@@ -237,32 +162,4 @@ async function canonicalPath(file: string): Promise<string> {
     const dir = await fs.realpath(path.dirname(abs)).catch(() => path.dirname(abs));
     return path.join(dir, path.basename(abs));
   }
-}
-
-/**
- * The check and the facts (row counts scan every table) in two worker threads, so that with the sha256
- * on the main thread all three overlap. A failed check wins over an error reading the facts.
- */
-async function verifyInWorkers(file: string, level: CheckLevel): Promise<SnapshotFacts> {
-  const [check, facts] = await Promise.allSettled([inWorker<string>(file, level, 'check'), inWorker<Omit<SnapshotFacts, 'check'>>(file, level, 'facts')]);
-  if (check.status === 'rejected') throw check.reason;
-  if (facts.status === 'rejected') throw facts.reason;
-  return { ...facts.value, check: { level, result: check.value } };
-}
-
-function inWorker<T>(file: string, level: CheckLevel, part: VerifyPart): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(builtFile('engines/sqlite-verify-worker.js', import.meta.url), { workerData: { file, level, part } });
-    let answered = false;
-    worker.once('message', (msg: { ok: boolean; value?: T; error?: { message: string; code?: string; checkResult?: string } }) => {
-      answered = true;
-      if (msg.ok) resolve(msg.value as T);
-      else if (msg.error?.checkResult !== undefined) reject(new CheckFailedError(msg.error.checkResult, CHECK_HINT));
-      else reject(Object.assign(new Error(msg.error?.message ?? 'verify failed'), { code: msg.error?.code }));
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`verify worker exited with code ${code} without an answer`));
-    });
-  });
 }

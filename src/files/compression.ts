@@ -6,6 +6,7 @@
 // zstd -3 -T2 0.88 s, ratio 8.2; gzip -6 11.2 s, ratio 2.0; brotli q3 2.5 s, ratio 7.6 (README).
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { EngineError } from '../engines/engine-errors.js';
@@ -23,21 +24,25 @@ export async function compressFile(src: string, dest: string, how: Compression):
   return viaZstd(['-q', '-3', '-T2', '-c', '--', src], out);
 }
 
-/** Decompress `src` into `dest` (which must not exist). A damaged file rejects (zstd and gzip check it). */
-export async function decompressFile(src: string, dest: string, how: Compression): Promise<void> {
+/**
+ * Decompress `src` into `dest` (which must not exist). A damaged file rejects (zstd and gzip check it).
+ * `onChunk` sees every decompressed chunk in order, as it is written (to hash it on the same pass).
+ */
+export async function decompressFile(src: string, dest: string, how: Compression, onChunk?: (chunk: Buffer) => void): Promise<void> {
   const out = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
-  if (how === 'gzip') return pipeline(createReadStream(src), zlib.createGunzip(), out);
-  return viaZstd(['-q', '-d', '-c', '--', src], out);
+  const tap = onChunk ? [new Transform({ transform: (chunk: Buffer, _enc, done) => (onChunk(chunk), done(null, chunk)) })] : [];
+  if (how === 'gzip') return pipeline([createReadStream(src), zlib.createGunzip(), ...tap, out]);
+  return viaZstd(['-q', '-d', '-c', '--', src], out, tap);
 }
 
-function viaZstd(args: string[], out: NodeJS.WritableStream): Promise<void> {
+function viaZstd(args: string[], out: NodeJS.WritableStream, tap: Transform[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError = err));
-    const writing = pipeline(child.stdout, out);
+    const writing = pipeline([child.stdout, ...tap, out]);
     child.on('close', async (code, signal) => {
       const written = await writing.then(() => undefined, (err: Error) => err);
       if ((spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return reject(zstdMissing());

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { FILE_MODE, writeFileAtomic } from '../files/durable.js';
+import { withUriFilenames } from '../files/sqlite-uri.js';
 
 export interface LockHolder {
   pid: number;
@@ -81,7 +82,8 @@ export function isLockHeld(file: string): boolean | undefined {
 }
 
 function tryLock(file: string, mustExist = false): Database.Database | undefined {
-  const db = new Database(file, { timeout: 0, fileMustExist: mustExist });
+  // Often the process's first database: it loads better-sqlite3's addon (see files/sqlite-uri.ts).
+  const db = withUriFilenames(() => new Database(file, { timeout: 0, fileMustExist: mustExist }));
   try {
     // Nothing is ever written to a lock file, so it needs no journal on disk: with the journal in
     // memory, a lock beside a database in a directory we may not write works (SQLite refuses an

@@ -16,11 +16,14 @@ import { acquireLock, isLockHeld } from '../lock/file-lock.js';
 import { MANIFEST, type Backup, type BackupFile, type BackupManifest } from './manifest.js';
 import { inventory, type StoreInventory } from './store-inventory.js';
 import { VERIFIED_FILE } from './verification-record.js';
+import { removePageLeftovers, rescuePages } from './page-store/rescue-pages.js';
 
 /** What the caller says of a backup; the store adds its id and format, and the files' names and hashes. */
 export type ManifestFields = Omit<BackupManifest, 'file' | 'id' | 'format' | 'size' | 'sha256' | 'files'> & {
   /** Every file the engine wrote, the main one first (names as given to `target.file`). */
   files: BackupFile[];
+  /** A page backup's whole file (its identity), when `files` are its pages. */
+  identity?: { size: number; sha256: string };
 };
 
 /** A backup being written: the engine writes into `target`, then `publish` makes it a backup. */
@@ -78,10 +81,11 @@ export class BackupStore {
       if (!published) await fs.rm(tmpDir, { recursive: true, force: true });
       await dropWriterLock();
     };
-    const seal = async ({ files, ...fields }: ManifestFields) => {
+    const seal = async ({ files, identity, ...fields }: ManifestFields) => {
       const main = files[0];
       if (!main) throw new Error('a backup needs at least one file');
-      sealed = { format: 1, id, file: main.name, size: main.size, sha256: main.sha256, ...(files.length > 1 || files.some((f) => f.compression) ? { files } : {}), ...fields };
+      const { size, sha256 } = identity ?? main;
+      sealed = { format: 1, id, file: main.name, size, sha256, ...(files.length > 1 || files.some((f) => f.compression) ? { files } : {}), ...fields };
       await writeFileAtomic(path.join(tmpDir, MANIFEST), JSON.stringify(sealed, null, 2) + '\n');
       await fsyncDir(tmpDir);
     };
@@ -151,13 +155,18 @@ export class BackupStore {
    * Delete a backup whole. Its directory first leaves the listing in one rename (to a name the next
    * run's clean-up deletes once this process is gone: never published again, unlike a sealed temp
    * dir), then `beforeDelete` runs (dropping a server copy); if that fails, the directory is renamed
-   * back, whole, and the error is thrown. Then the files go. A kill at any point leaves the backup
+   * back, whole, and the error is thrown. Then the files go. Before all that, the pages of this backup
+   * that other backups still use are copied into one of them (it must be called with the database's
+   * lock held, as prune does). Resolves with the bytes so moved (still in the store, not freed). A kill at any point leaves the backup
    * listed and whole, or out of the listing for good. `fs.rm` removes a symbolic link found among the
    * files, never what it points at.
    */
-  async remove(backup: Backup, beforeDelete?: () => Promise<void>): Promise<void> {
+  async remove(backup: Backup, beforeDelete?: () => Promise<void>): Promise<{ movedBytes: number }> {
     const dir = path.dirname(backup.path);
     const dbDir = path.dirname(dir);
+    // Pages that later backups share from this one move into one of them first (page-store/rescue-pages).
+    await removePageLeftovers(dbDir);
+    const movedBytes = await rescuePages(dir, backup);
     const doomed = path.join(dbDir, doomedName(path.basename(dir)));
     await fs.rename(dir, doomed);
     await fsyncDir(dbDir);
@@ -169,6 +178,7 @@ export class BackupStore {
       throw err;
     }
     await fs.rm(doomed, { recursive: true, force: true });
+    return { movedBytes };
   }
 
   /**

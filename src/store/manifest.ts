@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { ServerCopy, SnapshotFacts, StoredSnapshot } from '../engines/engine.js';
 import type { Compression } from '../files/compression.js';
+import { assemblePages } from './page-store/assemble-pages.js';
 
 /** The name of the file that describes a backup, in its directory. */
 export const MANIFEST = 'manifest.json';
@@ -44,6 +45,11 @@ export interface BackupManifest {
   files?: BackupFile[];
   /** A copy kept on the database server that belongs to this backup (its files describe it). */
   serverCopy?: ServerCopy;
+  /**
+   * A page backup (./page-store): its files are a page list and the pages no earlier backup held;
+   * `size` and `sha256` above are then the whole database file's, which a reassembled copy must have.
+   */
+  pages?: { pageSize: number; pageCount: number };
   facts: SnapshotFacts;
   safeRunVersion: string;
 }
@@ -72,6 +78,13 @@ export function isCompressed(m: BackupManifest): boolean {
 /** A stored backup as its engine reads it back: absolute paths with the sha256 each must have. */
 export function storedSnapshot(b: Backup): StoredSnapshot {
   const dir = path.dirname(b.path);
+  if (b.pages) {
+    // One file as the engine wrote it, made again from the pages wherever it is needed.
+    return {
+      files: [{ path: b.path, sha256: b.sha256, size: b.size, assemble: (dest: string) => assemblePages(dir, b, dest) }],
+      facts: b.facts,
+    };
+  }
   return {
     files: filesOf(b).map((f) => ({ path: path.join(dir, f.name), sha256: f.sha256, size: f.size, ...(f.compression ? { compression: f.compression, content: f.content } : {}) })),
     serverCopy: b.serverCopy,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describeCause } from '../errors.js';
 import { filesOf, MANIFEST, type Backup, type BackupManifest } from './manifest.js';
 import { VERIFIED_FILE } from './verification-record.js';
+import { isPageStoreFile } from './page-store/page-files.js';
 
 /** Where doctor keeps a corrupted database it moved aside (never a backup, never an orphan). */
 export const CORRUPTED_PREFIX = 'corrupted-';
@@ -66,7 +67,7 @@ export async function inventory(root: string): Promise<StoreInventory> {
       result.backups.push(read.backup);
       const known = new Set([MANIFEST, VERIFIED_FILE, ...filesOf(read.backup).map((f) => f.name)]);
       for (const name of await fs.readdir(at)) {
-        if (!known.has(name) && !name.startsWith('.')) result.orphans.push({ database, path: path.join(at, name), why: `not a file of backup ${entry.name}` });
+        if (!known.has(name) && !name.startsWith('.') && !isPageStoreFile(name)) result.orphans.push({ database, path: path.join(at, name), why: `not a file of backup ${entry.name}` });
       }
     }
   }

@@ -90,7 +90,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   for (const b of result.removed) process.stderr.write(`removed   ${b.id}  ${b.database}  ${b.kind}, ${elapsed(b.createdAt)} old, ${size(footprint(b))}\n`);
-  const bytes = result.removed.reduce((n, b) => n + footprint(b), 0);
+  // Pages that kept backups still use moved into them (page store): those bytes stay in the store.
+  const bytes = result.removed.reduce((n, b) => n + footprint(b), 0) - result.movedBytes;
   process.stderr.write(`safe-run  pruned ${result.removed.length} backups (${size(bytes)} freed); ${result.decisions.length - result.removed.length} kept; logged as ${result.record?.id ?? '?'}\n`);
   return 0;
 }

@@ -20,7 +20,9 @@ Usage: safe-run show <run-id> [--no-verify] [--json]
   --no-verify      do not re-hash and re-check the backups (fast); only say
                    whether their files are still there
   --json           print the record as JSON on stdout; each backup also has
-                   present, verified and verifyError
+                   present, verified, verifyError and checkedWhenTaken (its
+                   check when taken; "on": the copy, or the read snapshot
+                   the copy provably holds)
   --config PATH    use this config file
 
 Each backup's file is hashed again and its integrity checked, as a restore
@@ -58,6 +60,8 @@ export async function run(args: string[]): Promise<number> {
         createdAt: b.stored?.createdAt ?? null,
         inStore: b.stored !== undefined,
         prunedAt: b.pruned?.at ?? null,
+        // The check made when it was taken, and on what (the copy, or the read snapshot it holds).
+        checkedWhenTaken: b.stored?.facts.check ?? null,
         ...b.check,
       })),
     };

@@ -1,7 +1,7 @@
 // Whether a backup's files are still there: the cheap look `list` takes (show re-checks: core/recheck-backup).
 import { promises as fs } from 'node:fs';
 import type { SnapshotFacts } from '../../engines/engine.js';
-import type { Backup } from '../../store/manifest.js';
+import { filesOf, type Backup } from '../../store/manifest.js';
 import type { Paint } from './colour.js';
 
 /**
@@ -14,7 +14,7 @@ export type FileState = 'verified' | 'missing' | 'changed' | 'unverified';
 export async function fileState(b: Backup): Promise<FileState> {
   const stat = await fs.lstat(b.path).catch(() => undefined); // a link in its place is not the backup
   if (!stat) return 'missing';
-  if (!stat.isFile() || stat.size !== b.size) return 'changed';
+  if (!stat.isFile() || stat.size !== filesOf(b)[0]!.size) return 'changed'; // a page backup's size is its whole file's
   return checkPassed(b.facts) ? 'verified' : 'unverified';
 }
 

@@ -12,6 +12,8 @@ export function backupJson(b: Backup) {
     size: b.size,
     files: filesOf(b),
     serverCopy: b.serverCopy ?? null,
+    /** A page backup: size and sha256 are the whole file's, its files hold the pages no earlier backup had. */
+    pages: b.pages ?? null,
     kind: b.kind,
     createdAt: b.createdAt,
     runId: b.runId ?? null,

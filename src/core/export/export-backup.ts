@@ -5,7 +5,7 @@ import type { DatabaseConfig } from '../../config.js';
 import { describeCause, SafeRunError } from '../../errors.js';
 import { fsyncDir, fsyncPath, tempName } from '../../files/durable.js';
 import { sha256File } from '../../files/sha256.js';
-import { storedSnapshot, type Backup } from '../../store/manifest.js';
+import { filesOf, type Backup } from '../../store/manifest.js';
 import { VERSION } from '../../version.js';
 import { engineForBackup } from '../context.js';
 import { withPlainSnapshot } from '../plain-snapshot.js';
@@ -46,8 +46,8 @@ export async function exportBackup(req: ExportRequest): Promise<ExportResult> {
     });
   }
   await refuseExisting(out);
-  const snapshot = storedSnapshot(backup);
-  await checkStoredFiles(backup, snapshot.files);
+  // The files as stored (a page backup's page list and pack; its pages are checked as they are reassembled).
+  await checkStoredFiles(backup, filesOf(backup).map((f) => ({ path: path.join(path.dirname(backup.path), f.name), sha256: f.sha256 })));
   const parent = path.dirname(out);
   const tmp = path.join(parent, tempName(path.basename(out)));
   const tmpZip = req.zip ? path.join(parent, tempName(path.basename(out))) : undefined;
