@@ -330,6 +330,10 @@ describe('safe-run serve', () => {
       [{ schedule: { cron: '61 * * * *' } }, /schedule\.cron is not a cron expression.*minute/],
       [{ schedule: { every: '1h', cron: '0 3 * * *' } }, /schedule takes "every" or "cron", not both/],
       [{ enabled: 'no' }, /enabled must be true or false/],
+      // Beyond what a Date can hold, the first tick crashed serve with a RangeError and a stack.
+      [{ schedule: { every: '999999999d' } }, /schedule\.every must be an interval .*a year/],
+      // February 30th never comes: serve would wait for the year 275760.
+      [{ schedule: { cron: '0 0 30 2 *' } }, /schedule\.cron .*never/],
     ];
     for (const [extra, message] of cases) {
       writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], ...extra });
@@ -341,6 +345,10 @@ describe('safe-run serve', () => {
     const bad = await runCli(['serve', '--every', 'often', '--port', '0'], { cwd: p.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n')[0]).toMatch(/--every takes an interval/);
+    const huge = await runCli(['serve', '--every', '999999999d', '--port', '0'], { cwd: p.dir });
+    expect(huge.code, huge.stderr).toBe(2);
+    expect(huge.stderr.split('\n')[0]).toMatch(/--every takes an interval .*a year/);
+    expect(huge.stderr).not.toMatch(/RangeError|    at /);
     expect(existsSync(path.join(p.dir, 'backups'))).toBe(false);
   });
 });

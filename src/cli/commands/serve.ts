@@ -24,8 +24,9 @@ retention (with "auto"), as with safe-run backup. A failed backup is logged
 and tried again at the next tick; a tick that finds the database's previous
 backup still running is skipped and said so.
 
-  --every INTERVAL  back up every INTERVAL: 30s, 15m, 12h, 1d (default: the
-                    config's schedule.every or schedule.cron, else 12h)
+  --every INTERVAL  back up every INTERVAL: 30s, 15m, 12h, 1d, up to 366d
+                    (default: the config's schedule.every or schedule.cron,
+                    else 12h)
   --db NAME|PATH    only these databases (repeatable; default: the config's)
   --port N          the dashboard's port (default 7171; 0: any free one)
   --host ADDR       the dashboard's address (default 127.0.0.1); any other
@@ -122,7 +123,7 @@ export async function run(args: string[]): Promise<number> {
 function scheduleFrom(every: string | undefined, config: Config): Schedule {
   if (every !== undefined) {
     const ms = parseInterval(every);
-    if (ms === undefined) throw new SafeRunError('usage', `serve: --every takes an interval such as 30s, 15m, 12h or 1d, not "${every}"`, { hint: 'e.g. --every 6h' });
+    if (ms === undefined) throw new SafeRunError('usage', `serve: --every takes an interval from a second to a year such as 30s, 15m, 12h or 1d, not "${every}"`, { hint: 'e.g. --every 6h' });
     return everySchedule(ms, every);
   }
   if (config.schedule?.cron) return cronSchedule(config.schedule.cron);
