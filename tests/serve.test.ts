@@ -160,6 +160,19 @@ describe('safe-run serve', () => {
     expect(tempDirs(p.storeDir)).toEqual([]);
   });
 
+  it('stops the same way on SIGHUP (its terminal or ssh session closed): the backup under way finishes, then the shutdown backup, exit 0', async () => {
+    const p = bigProject('safe-run-serve-hup-', 96);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the startup backup never started'));
+    s.child.kill('SIGHUP');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    const order = s.events.map((e) => (e.type === 'backup-done' ? `done ${e.kind}` : e.type)).filter((t) => t === 'stopping' || t.startsWith('done'));
+    expect(order, s.why('order')).toEqual(['stopping', 'done startup', 'done shutdown']);
+    const listed = await expectWholeBackups(p.dir);
+    expect(listed.map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
+    expect(tempDirs(p.storeDir)).toEqual([]);
+  });
+
   it('exits at once with 130 on a second signal; the backup cut short is never listed and the next run clears it', async () => {
     const p = bigProject('safe-run-serve-twice-', 96);
     const s = startServe(p.dir, ['--every', '1h']);

@@ -18,8 +18,8 @@ export const help = `safe-run serve — scheduled backups and the dashboard, in 
 Usage: safe-run serve [--every INTERVAL] [--port N] [--host ADDR] [--token T]
 
 For every configured database: the doctor check and a backup at start (kind
-startup), one at every tick (scheduled), one on SIGTERM or Ctrl-C (shutdown),
-then exit 0. Backups are verified, logged, and followed by the config's
+startup), one at every tick (scheduled), one on SIGTERM, Ctrl-C or SIGHUP
+(shutdown), then exit 0. Backups are verified, logged, and followed by the config's
 retention (with "auto"), as with safe-run backup. A failed backup is logged
 and tried again at the next tick; a tick that finds the database's previous
 backup still running is skipped and said so.
@@ -45,6 +45,12 @@ config (also: backups switched off, no token on a non-loopback --host, the
 port in use), 130 stopped by a second signal.`;
 
 const OPTIONS = COMMAND_OPTIONS.serve;
+
+/**
+ * The signals that stop serve gracefully. SIGHUP too: a closed terminal or ssh session sends it, and by
+ * default it killed serve at once, without its shutdown backups and cutting short a backup under way.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'serve');
@@ -107,13 +113,15 @@ export async function run(args: string[]): Promise<number> {
         .stop()
         .then(() => web?.close())
         .then(() => {
-          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
+          for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
           // A handle some library keeps open must not keep a stopped server alive.
           setTimeout(() => process.exit(0), 2000).unref();
           resolve(0);
         });
     };
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+    // After a SIGHUP the terminal may be gone: a line that cannot be written must not stop the shutdown backups.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
     render({ type: 'started', databases: databases.map((d) => d.name), schedule: schedule.description, dashboard: web?.url, environment });
     void scheduler.start();
   });
