@@ -268,6 +268,25 @@ describe('safe-run serve', () => {
     expect(repair?.status).toBe('succeeded');
   });
 
+  it('refuses a second serve of the same project (exit 5, naming the first one), which would take every backup twice', async () => {
+    const p = twoDatabases('safe-run-serve-twice-started-');
+    const first = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => first.count(done('app', 'startup')) + first.count(done('other', 'startup')) === 2, 30_000, first.why('no startup backups'));
+    const second = await runCli(['serve', '--json', '--port', '0', '--every', '1h'], { cwd: p.dir, timeoutMs: 20_000 });
+    expect(second.code, second.stderr).toBe(5);
+    expect(second.stderr.split('\n')[0]).toMatch(new RegExp(`another safe-run serve \\(pid ${first.child.pid}\\b.*already backs up`));
+    expect(second.stderr).toMatch(/try: /);
+    expect(second.stdout).toBe('');
+    expect((await listOf(p.dir)).map((b) => b.kind).sort()).toEqual(['startup', 'startup']);
+    first.child.kill('SIGTERM');
+    expect((await first.done).code, first.stderr()).toBe(0);
+    // The first one gone, its lock is free again (the kernel released it).
+    const third = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => third.count((e) => e.type === 'backup-done' && e.kind === 'startup') === 2, 30_000, third.why('the next serve took no startup backups'));
+    third.child.kill('SIGTERM');
+    expect((await third.done).code, third.stderr()).toBe(0);
+  });
+
   it('without --json prints one line per step on stderr and nothing on stdout', async () => {
     const p = tempProject('safe-run-serve-text-');
     cleanups.push(p.cleanup);

@@ -7,6 +7,7 @@ import { errnoOf, SafeRunError } from '../../errors.js';
 import { isLoopbackHost } from '../../serve/loopback.js';
 import { cronSchedule, everySchedule, parseInterval, type Schedule } from '../../serve/schedule.js';
 import { Scheduler } from '../../serve/scheduler.js';
+import { lockServe } from '../../serve/serve-lock.js';
 import { many, parse } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
 import { serveRenderer } from '../render/serve-events.js';
@@ -42,7 +43,8 @@ never kept. Refused while backups are switched off (SAFE_RUN_DISABLE=1 or
 "enabled": false in the config).
 Exit codes: 0 stopped by a signal after the shutdown backups, 2 usage or
 config (also: backups switched off, no token on a non-loopback --host, the
-port in use), 130 stopped by a second signal.`;
+port in use), 5 another safe-run serve already serves this store, 130
+stopped by a second signal.`;
 
 const OPTIONS = COMMAND_OPTIONS.serve;
 
@@ -75,6 +77,7 @@ export async function run(args: string[]): Promise<number> {
   if (databases.length === 0) {
     throw new SafeRunError('config', 'serve: no database to back up', { hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH` });
   }
+  const serveLock = await lockServe(ctx.store.root);
   const environment = await examineEnvironment({ storeDir: ctx.store.root, logFile: ctx.config.logFile });
   const render = serveRenderer(Boolean(values.json));
   const scheduler = new Scheduler({ ctx, databases, schedule, environment, onEvent: render });
@@ -112,6 +115,7 @@ export async function run(args: string[]): Promise<number> {
       void scheduler
         .stop()
         .then(() => web?.close())
+        .then(() => serveLock?.release())
         .then(() => {
           for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
           // A handle some library keeps open must not keep a stopped server alive.
