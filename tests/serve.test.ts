@@ -117,6 +117,20 @@ describe('safe-run serve', () => {
     expect(s.events.filter((e) => e.type === 'check').map((e) => [e.database, e.state])).toEqual([['app', 'ok'], ['other', 'ok']]);
   });
 
+  it('stamps each JSON event with the time it happened, in order; next-tick says when the tick is due in "due"', async () => {
+    const p = tempProject('safe-run-serve-event-times-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '2s']);
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 1, 30_000, s.why('no scheduled backup'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const times = s.events.map((e) => Date.parse(String(e.at)));
+    expect(times.every((t, i) => i === 0 || t >= times[i - 1]!), s.why(`events out of order: ${s.events.map((e) => `${e.type}@${e.at}`).join(' ')}`)).toBe(true);
+    const ticks = s.events.filter((e) => e.type === 'next-tick');
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    for (const t of ticks) expect(Date.parse(String(t.due)) - Date.parse(String(t.at)), JSON.stringify(t)).toBeGreaterThan(1000);
+  });
+
   it('applies the config retention after each backup it takes, keeping manual backups', async () => {
     const p = tempProject('safe-run-serve-retention-');
     cleanups.push(p.cleanup);

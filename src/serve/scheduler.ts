@@ -22,7 +22,8 @@ export type ServeEvent =
   | { type: 'tick-skipped'; database: string; reason: string }
   /** Another safe-run holds the database (a guarded run, a restore): the backup waits for it. */
   | { type: 'lock-wait'; database: string; holder: string; waitMs: number }
-  | { type: 'next-tick'; at: string }
+  /** When the next tick is due (ISO time); the JSON line's `at` is, as for every event, when it was said. */
+  | { type: 'next-tick'; due: string }
   | { type: 'stopping' }
   | { type: 'stopped' };
 
@@ -132,7 +133,7 @@ export class Scheduler {
     if (due.getTime() <= this.now().getTime()) due = this.opts.schedule.next(this.now());
     this.nextDue = due;
     for (const s of this.status.databases) s.nextTickAt = due.toISOString();
-    this.emit({ type: 'next-tick', at: due.toISOString() });
+    this.emit({ type: 'next-tick', due: due.toISOString() });
     this.wait();
   }
 
