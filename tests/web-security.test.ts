@@ -174,3 +174,57 @@ describe('a dashboard whose operation log became unreadable', () => {
     expect(JSON.parse((await request(server.port, 'GET', '/api/runs')).body).error).toMatch(/operations\.json/);
   });
 });
+
+/** The fields a browser sends with the form `id` on the page (its hidden inputs), plus what the user typed. */
+function formOf(pageHtml: string, id: string, typed: Record<string, string>): Record<string, string> {
+  const form = new RegExp(`<form[^>]*id="${id}"[\\s\\S]*?</form>`).exec(pageHtml)?.[0];
+  if (!form) throw new Error(`no form #${id} on the page`);
+  const fields: Record<string, string> = {};
+  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[m[1]!] = m[2]!;
+  return { ...fields, ...typed };
+}
+
+describe('a restore from a preview that is no longer true', () => {
+  let p: Awaited<ReturnType<typeof projectWithBackup>>;
+  let server: RunningDashboard;
+  beforeAll(async () => {
+    p = await projectWithBackup();
+    server = await startDashboardServer(p.dir);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    p?.cleanup();
+  });
+
+  it('restores once when the form is sent twice (a double click): the second is refused with 409 and restores nothing again', async () => {
+    const preview = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    expect(preview.status).toBe(200);
+    const form = formOf(preview.body, 'restore-form', { confirm: 'app' });
+    const answers = await Promise.all([1, 2].map(() => request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form })));
+    expect(answers.map((a) => a.status).sort()).toEqual([303, 409]);
+    const refused = answers.find((a) => a.status === 409)!;
+    expect(refused.body).toMatch(/app changed since this preview was opened/);
+    expect(refused.body).toMatch(/nothing was done/i);
+    // One restore in the log: the undo command of the newest restore still leads back to before it.
+    expect(logOf(p.dir).filter((r) => r.kind === 'restore')).toHaveLength(1);
+  });
+
+  it('refuses a restore whose preview was opened before a guarded run changed the database, and changes nothing', async () => {
+    const preview = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    const form = formOf(preview.body, 'restore-form', { confirm: 'app' });
+    const run = await runCli(['--', 'sqlite3', 'data/app.db', 'DELETE FROM users WHERE id > 20'], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const rows = rowsOf(p.dbPath);
+    const before = fingerprint(p.dir);
+    const r = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form });
+    expect(r.status).toBe(409);
+    expect(r.body).toMatch(/app changed since this preview was opened .*sqlite3/);
+    expect(r.body).toMatch(/open the preview again/i);
+    expect(rowsOf(p.dbPath)).toEqual(rows);
+    expect(fingerprint(p.dir)).toEqual(before);
+    // From a fresh preview it goes through.
+    const again = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    const ok = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form: formOf(again.body, 'restore-form', { confirm: 'app' }) });
+    expect(ok.status, ok.body).toBe(303);
+  });
+});
