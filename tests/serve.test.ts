@@ -2,10 +2,10 @@
 import Database from 'better-sqlite3';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
+import { binForNobody, integrityOf, makeSampleDb, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
 
@@ -331,6 +331,24 @@ describe('safe-run serve', () => {
     expect(r.stderr).toMatch(/--token/);
     expect(r.stderr).toMatch(/SAFE_RUN_TOKEN/);
     expect(existsSync(path.join(p.dir, 'backups'))).toBe(false);
+  });
+
+  it('refuses a --port that is not a plain port number, and says what a privileged port needs', async () => {
+    const p = tempProject('safe-run-serve-port-');
+    cleanups.push(p.cleanup);
+    for (const port of ['', '1e3', '0x1F', '70000', '-1', '80.5']) {
+      const r = await runCli(['serve', '--port', port, '--every', '1h'], { cwd: p.dir, timeoutMs: 15_000 });
+      expect(r.code, `--port ${JSON.stringify(port)}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(port === '-1' ? /--port needs a value/ : /--port takes a port number/);
+    }
+    // An unprivileged user asking for port 80: the hint is about the port, not the address.
+    chmodSync(p.dir, 0o755);
+    chmodSync(path.join(p.dir, 'safe-run.config.json'), 0o644);
+    const r = await runProcess('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binForNobody(), 'serve', '--port', '80', '--every', '1h'], { cwd: p.dir, timeoutMs: 15_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/cannot listen on 127\.0\.0\.1:80: ports below 1024 need privileges/);
+    expect(r.stderr).toMatch(/try: .*--port 7171/);
+    expect(r.stderr).not.toMatch(/address of this machine/);
   });
 
   it('says at start that the store is on a file system that vanishes, or on a serverless platform', async () => {

@@ -58,7 +58,8 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'serve');
   if (positionals.length > 0) throw new SafeRunError('usage', `serve: unexpected "${positionals[0]}"`, { hint: 'see: safe-run serve --help' });
   const host = values.host ?? '127.0.0.1';
-  const port = values.port === undefined ? 7171 : Number(values.port);
+  // Digits only: Number() took "" as 0 (a random port), "1e3" as 1000 and "0x1F" as 31.
+  const port = values.port === undefined ? 7171 : /^\d{1,5}$/.test(values.port) ? Number(values.port) : Number.NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SafeRunError('usage', `serve: --port takes a port number (0-65535), not "${values.port}"`, { hint: 'e.g. --port 7171' });
   }
@@ -95,10 +96,15 @@ export async function run(args: string[]): Promise<number> {
       onBackupTaken: () => void scheduler.refreshBackups(),
     }).catch((err: unknown) => {
       const code = errnoOf(err);
-      throw new SafeRunError('usage', `serve: cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'not an address of this machine' : (err as Error).message}`, {
-        hint: code === 'EADDRINUSE' ? 'choose another --port, or stop what listens there' : 'give an address of this machine with --host',
-        cause: err,
-      });
+      const [why, hint] =
+        code === 'EADDRINUSE'
+          ? ['the port is in use', 'choose another --port, or stop what listens there']
+          : code === 'EACCES'
+            ? ['ports below 1024 need privileges (root or CAP_NET_BIND_SERVICE)', 'choose a higher port, e.g. --port 7171']
+            : code === 'EADDRNOTAVAIL'
+              ? ['not an address of this machine', 'give an address of this machine with --host']
+              : [(err as Error).message, 'check --host and --port'];
+      throw new SafeRunError('usage', `serve: cannot listen on ${host}:${port}: ${why}`, { hint, cause: err });
     });
   }
 
