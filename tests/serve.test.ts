@@ -1,6 +1,6 @@
 // safe-run serve as a user runs it: the real CLI in the foreground, real SQLite files, real signals.
 import Database from 'better-sqlite3';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -384,6 +384,29 @@ describe('safe-run serve', () => {
     const findings = (s.events.find((e) => e.type === 'started')?.environment ?? []) as Array<{ code: string; message: string }>;
     expect(findings.find((f) => f.code === 'read-only-fs')?.message).toMatch(/the store .*ro\/backups cannot be written: .* read-only file system/);
     expect(String(s.events.find(failed)?.message)).toMatch(/backup directory|read-only/);
+  });
+
+  it('names a store that became unwritable while serving (not "unable to open the database file") and keeps running', async () => {
+    const p = tempProject('safe-run-serve-unwritable-later-');
+    cleanups.push(p.cleanup);
+    // As an unprivileged user, whom file modes stop (root may write anywhere).
+    execFileSync('chown', ['-R', 'nobody:nogroup', p.dir]);
+    const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binForNobody(), 'serve', '--json', '--port', '0', '--every', '1s'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1' } });
+    cleanups.unshift(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const events = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+    await waitFor(() => events().some(done('app', 'scheduled')), 30_000, `no scheduled backup:\n${out}`);
+    chmodSync(path.join(p.dir, 'backups', 'app'), 0o555);
+    const failed = (e: Event) => e.type === 'backup-failed' && e.kind === 'scheduled';
+    await waitFor(() => events().filter(failed).length >= 2, 30_000, `no failed scheduled backups:\n${out}`);
+    const f = events().find(failed)!;
+    expect(String(f.message), out).toMatch(/cannot write the backup of app to .*backups: permission denied/);
+    expect(String(f.hint)).toMatch(/make .*backups writable/);
+    chmodSync(path.join(p.dir, 'backups', 'app'), 0o700);
+    child.kill('SIGTERM');
+    expect((await exitOf(child)).code, out).toBe(0);
   });
 
   it('refuses bad schedules in the config and on the command line with one line each (exit 2)', async () => {
