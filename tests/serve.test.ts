@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binForNobody, integrityOf, makeSampleDb, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
+import { request } from './helpers/dashboard.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
 
 const cleanups: Array<() => void> = [];
@@ -349,6 +350,25 @@ describe('safe-run serve', () => {
     expect(r.stderr.split('\n')[0]).toMatch(/cannot listen on 127\.0\.0\.1:80: ports below 1024 need privileges/);
     expect(r.stderr).toMatch(/try: .*--port 7171/);
     expect(r.stderr).not.toMatch(/address of this machine/);
+  });
+
+  it('refuses a blank --token (a dashboard the user believes protected would be open), and trims spaces around one', async () => {
+    const p = tempProject('safe-run-serve-blank-token-');
+    cleanups.push(p.cleanup);
+    for (const args of [['--token', ''], ['--token', '   '], ['--host', '0.0.0.0', '--token', ' ']]) {
+      const r = await runCli(['serve', '--port', '0', '--every', '1h', ...args], { cwd: p.dir, timeoutMs: 15_000 });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(/--token is blank/);
+    }
+    expect(existsSync(path.join(p.dir, 'backups', 'app'))).toBe(false);
+    // A token read from a file with a trailing space or newline: the bearer header (trimmed) still opens it.
+    const s = startServe(p.dir, ['--every', '1h'], { SAFE_RUN_TOKEN: ' s3cret-token \n' });
+    await waitFor(() => s.events.some((e) => e.type === 'started'), 30_000, s.why('not started'));
+    const port = Number(/:(\d+)\/$/.exec(String(s.events.find((e) => e.type === 'started')?.dashboard))?.[1]);
+    expect((await request(port, 'GET', '/api/health', { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
+    expect((await request(port, 'GET', '/api/health', { headers: { authorization: 'Bearer s3cret' } })).status).toBe(401);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
   });
 
   it('says at start that the store is on a file system that vanishes, or on a serverless platform', async () => {

@@ -63,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SafeRunError('usage', `serve: --port takes a port number (0-65535), not "${values.port}"`, { hint: 'e.g. --port 7171' });
   }
-  const token = values.token ?? (process.env.SAFE_RUN_TOKEN || undefined);
+  const token = tokenFrom(values.token);
   const dashboard = !values['no-dashboard'];
   if (dashboard && !token && !isLoopbackHost(host)) {
     throw new SafeRunError('usage', `serve: --host ${host} can be reached from other machines; refusing to serve the dashboard there without a token`, {
@@ -135,6 +135,19 @@ export async function run(args: string[]): Promise<number> {
     render({ type: 'started', databases: databases.map((d) => d.name), schedule: schedule.description, dashboard: web?.url, environment });
     void scheduler.start();
   });
+}
+
+/**
+ * --token, else $SAFE_RUN_TOKEN (empty there means unset), without the spaces or newline around it that
+ * a token read from a file brings (a bearer header is read trimmed, so such a token could never match).
+ * A blank --token is refused: `--token "$UNSET_VARIABLE"` would otherwise serve with no token at all.
+ */
+function tokenFrom(option: string | undefined): string | undefined {
+  const token = (option ?? process.env.SAFE_RUN_TOKEN)?.trim();
+  if (option !== undefined && !token) {
+    throw new SafeRunError('usage', 'serve: --token is blank, so it would protect nothing', { hint: 'give the token itself (better: in SAFE_RUN_TOKEN), or leave --token out on 127.0.0.1' });
+  }
+  return token || undefined;
 }
 
 /** --every wins; then the config's schedule (cron or every); then every 12h. */
