@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binForNobody, integrityOf, makeSampleDb, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
@@ -186,6 +187,25 @@ describe('safe-run serve', () => {
     const listed = await expectWholeBackups(p.dir);
     expect(listed.map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
     expect(tempDirs(p.storeDir)).toEqual([]);
+  });
+
+  it('exits soon after its shutdown backups even while a client holds a half-sent request open', async () => {
+    const p = tempProject('safe-run-serve-slow-client-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backup'));
+    const port = Number(/:(\d+)\/$/.exec(String(s.events.find((e) => e.type === 'started')?.dashboard))?.[1]);
+    const socket = net.connect(port, '127.0.0.1');
+    cleanups.unshift(() => socket.destroy());
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // and never the blank line that ends it
+    await new Promise((r) => setTimeout(r, 300));
+    const stopAt = Date.now();
+    s.child.kill('SIGTERM');
+    const exit = await Promise.race([s.done, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    expect(exit, s.why('serve did not exit')).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+    expect(s.count(done('app', 'shutdown'))).toBe(1);
   });
 
   it('exits at once with 130 on a second signal; the backup cut short is never listed and the next run clears it', async () => {
