@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binForNobody, integrityOf, makeSampleDb, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
-import { request } from './helpers/dashboard.js';
+import { csrfOf, request } from './helpers/dashboard.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
 
 const cleanups: Array<() => void> = [];
@@ -206,6 +206,23 @@ describe('safe-run serve', () => {
     expect(exit, s.why('serve did not exit')).toEqual({ code: 0, signal: null });
     expect(Date.now() - stopAt).toBeLessThan(10_000);
     expect(s.count(done('app', 'shutdown'))).toBe(1);
+  });
+
+  it('lets a backup taken from the dashboard finish before its shutdown backup, which then does not fail as locked', async () => {
+    const p = bigProject('safe-run-serve-action-at-stop-', 96);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 60_000, s.why('no startup backup'));
+    const port = Number(/:(\d+)\/$/.exec(String(s.events.find((e) => e.type === 'started')?.dashboard))?.[1]);
+    const csrf = csrfOf((await request(port, 'GET', '/')).body);
+    const manual = request(port, 'POST', '/backups', { form: { csrf, reason: 'just before the restart' } });
+    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the manual backup never started'));
+    s.child.kill('SIGTERM');
+    expect((await manual).status).toBe(303);
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    expect(s.events.filter((e) => e.type === 'backup-failed'), s.why('a backup failed')).toEqual([]);
+    expect(s.count(done('app', 'shutdown'))).toBe(1);
+    const listed = await expectWholeBackups(p.dir);
+    expect(listed.map((b) => b.kind).sort()).toEqual(['manual', 'shutdown', 'startup']);
   });
 
   it('exits at once with 130 on a second signal; the backup cut short is never listed and the next run clears it', async () => {

@@ -110,7 +110,11 @@ export class Scheduler {
   }
 
   /** Stop ticking, let a backup under way finish, take the shutdown backups. Never rejects. */
-  async stop(): Promise<void> {
+  /**
+   * `settled`: what else must end before the shutdown backups (the dashboard's actions under way: a
+   * manual backup or a restore holds the database's lock, and the shutdown backup does not wait for one).
+   */
+  async stop(settled?: Promise<unknown>): Promise<void> {
     if (this.stopping) return this.queue;
     this.stopping = true;
     this.status.state = 'stopping';
@@ -120,6 +124,7 @@ export class Scheduler {
     for (const s of this.status.databases) delete s.nextTickAt;
     // A check or a repair under way at start is never cut short: it finishes first.
     await this.starting?.catch(() => undefined);
+    await settled?.catch(() => undefined);
     // Backups queued but not started are dropped (backupOne sees `stopping`); the one running finishes.
     for (const db of this.opts.databases) this.enqueue(db, 'shutdown', true);
     await this.queue;

@@ -54,6 +54,9 @@ const OPTIONS = COMMAND_OPTIONS.serve;
  */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** How long a stop waits for the dashboard's requests under way before the shutdown backups. */
+const DASHBOARD_GRACE_MS = 60_000;
+
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, OPTIONS, 'serve');
   if (positionals.length > 0) throw new SafeRunError('usage', `serve: unexpected "${positionals[0]}"`, { hint: 'see: safe-run serve --help' });
@@ -118,9 +121,13 @@ export async function run(args: string[]): Promise<number> {
         render({ type: 'forced-exit' });
         process.exit(130);
       }
+      // The dashboard first takes no new request and lets those under way finish (a restore from the page,
+      // a manual backup: they hold the database's lock), for up to a minute: then the shutdown backups.
+      const dashboardClosed = web?.close();
+      const settled = dashboardClosed && Promise.race([dashboardClosed, new Promise((r) => setTimeout(r, DASHBOARD_GRACE_MS).unref())]);
       void scheduler
-        .stop()
-        .then(() => web?.close())
+        .stop(settled)
+        .then(() => settled)
         .then(() => serveLock?.release())
         .then(() => {
           for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
