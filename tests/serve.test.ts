@@ -330,6 +330,14 @@ describe('safe-run serve', () => {
     expect(second.stderr).toMatch(/try: /);
     expect(second.stdout).toBe('');
     expect((await listOf(p.dir)).map((b) => b.kind).sort()).toEqual(['startup', 'startup']);
+    // Another project sharing the store, with a database of its own, runs its own serve beside it.
+    const q = tempProject('safe-run-serve-shared-store-');
+    cleanups.push(q.cleanup);
+    writeConfig(q.dir, { databases: [{ name: 'third', url: 'data/app.db' }], backupDir: path.join(p.dir, 'backups') });
+    const neighbour = startServe(q.dir, ['--every', '1h']);
+    await waitFor(() => neighbour.count(done('third', 'startup')) === 1, 30_000, neighbour.why('the neighbour took no startup backup'));
+    neighbour.child.kill('SIGTERM');
+    expect((await neighbour.done).code, neighbour.stderr()).toBe(0);
     first.child.kill('SIGTERM');
     expect((await first.done).code, first.stderr()).toBe(0);
     // The first one gone, its lock is free again (the kernel released it).

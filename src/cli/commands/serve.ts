@@ -43,8 +43,8 @@ never kept. Refused while backups are switched off (SAFE_RUN_DISABLE=1 or
 "enabled": false in the config).
 Exit codes: 0 stopped by a signal after the shutdown backups, 2 usage or
 config (also: backups switched off, no token on a non-loopback --host, the
-port in use), 5 another safe-run serve already serves this store, 130
-stopped by a second signal.`;
+port in use), 5 another safe-run serve already backs up one of these
+databases, 130 stopped by a second signal.`;
 
 const OPTIONS = COMMAND_OPTIONS.serve;
 
@@ -81,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
   if (databases.length === 0) {
     throw new SafeRunError('config', 'serve: no database to back up', { hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH` });
   }
-  const serveLock = await lockServe(ctx.store.root);
+  const serveLock = await lockServe(ctx.store.root, databases.map((d) => d.name));
   const environment = await examineEnvironment({ storeDir: ctx.store.root, logFile: ctx.config.logFile });
   const render = serveRenderer(Boolean(values.json));
   const scheduler = new Scheduler({ ctx, databases, schedule, environment, onEvent: render });
@@ -128,7 +128,7 @@ export async function run(args: string[]): Promise<number> {
       void scheduler
         .stop(settled)
         .then(() => settled)
-        .then(() => serveLock?.release())
+        .then(() => serveLock.release())
         .then(() => {
           for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
           // A handle some library keeps open must not keep a stopped server alive.
