@@ -6,7 +6,8 @@ import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, 
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { binForNobody, integrityOf, makeSampleDb, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
+import { binForNobody, integrityOf, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
+import { pasteIntoShell } from './helpers/paste.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
 import { csrfOf, request } from './helpers/dashboard.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
@@ -524,6 +525,22 @@ describe('safe-run backup --kind scheduled (one tick, for cron or a systemd time
     expect(listed.find((b) => b.id === ids.at(-1))?.kind).toBe('scheduled');
     const kinds = await listOf(p.dir, ['--kind', 'scheduled']);
     expect(kinds.map((b) => b.id).sort()).toEqual(ids.slice(-2).sort());
+  });
+
+  it("the README's crontab line works on a project where safe-run never ran (no logs/ yet)", async () => {
+    const p = tempProject('safe-run-cron-line-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }] });
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const line = /^0 \*\/6 \* \* \*\s+(cd \/srv\/app && .*)$/m.exec(readme)?.[1];
+    expect(line, 'no crontab line in the README').toBeDefined();
+    // As cron runs it: sh, the project's directory for /srv/app, safe-run on PATH as npx finds it.
+    const command = line!.replace('/srv/app', p.dir).replace('npx safe-run', 'safe-run');
+    const r = await pasteIntoShell(command, p.dir);
+    expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+    expect((await listOf(p.dir)).map((b) => b.kind)).toEqual(['scheduled']);
+    const logged = readdirSync(p.dir, { recursive: true }).map(String).find((f) => f.endsWith('safe-run-cron.log'));
+    expect(readFileSync(path.join(p.dir, logged!), 'utf8')).toMatch(/verified/);
   });
 
   it('refuses a kind it does not take', async () => {
