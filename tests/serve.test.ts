@@ -2,12 +2,11 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { binForNobody, integrityOf, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
-import { pasteIntoShell } from './helpers/paste.js';
+import { BIN, binForNobody, integrityOf, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
 import { csrfOf, request } from './helpers/dashboard.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
@@ -527,16 +526,23 @@ describe('safe-run backup --kind scheduled (one tick, for cron or a systemd time
     expect(kinds.map((b) => b.id).sort()).toEqual(ids.slice(-2).sort());
   });
 
-  it("the README's crontab line works on a project where safe-run never ran (no logs/ yet)", async () => {
+  it("the README's crontab line works on a project where safe-run never ran (no logs/ yet), and never runs npm's namesake", async () => {
     const p = tempProject('safe-run-cron-line-');
     cleanups.push(p.cleanup);
     writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }] });
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const line = /^0 \*\/6 \* \* \*\s+(cd \/srv\/app && .*)$/m.exec(readme)?.[1];
     expect(line, 'no crontab line in the README').toBeDefined();
-    // As cron runs it: sh, the project's directory for /srv/app, safe-run on PATH as npx finds it.
-    const command = line!.replace('/srv/app', p.dir).replace('npx safe-run', 'safe-run');
-    const r = await pasteIntoShell(command, p.dir);
+    const command = line!.replace('/srv/app', p.dir);
+    // Where safe-run is not installed the line fails, and never fetches a namesake from npm (npx would).
+    const absent = await runProcess('sh', ['-c', command], { cwd: p.dir, env: { npm_config_offline: 'true' } });
+    expect(absent.code).not.toBe(0);
+    expect(absent.stderr).not.toMatch(/registry\.npmjs\.org|npm error/);
+    expect(await listOf(p.dir)).toEqual([]);
+    // Installed as npm installs it (node_modules/.bin/safe-run), run as cron runs it: sh, in the project.
+    mkdirSync(path.join(p.dir, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(BIN, path.join(p.dir, 'node_modules', '.bin', 'safe-run'));
+    const r = await runProcess('sh', ['-c', command], { cwd: p.dir });
     expect(r.code, `${command}\n${r.stderr}`).toBe(0);
     expect((await listOf(p.dir)).map((b) => b.kind)).toEqual(['scheduled']);
     const logged = readdirSync(p.dir, { recursive: true }).map(String).find((f) => f.endsWith('safe-run-cron.log'));
