@@ -416,6 +416,24 @@ describe('safe-run serve', () => {
     expect((await s.done).code, s.stderr()).toBe(0);
   });
 
+  it('masks a --token and a URL password given on its command line in the process list once it runs', async () => {
+    const p = tempProject('safe-run-serve-ps-');
+    cleanups.push(p.cleanup);
+    const token = 'tok-7f3a-never-in-ps';
+    // A --db URL with a password (it fails to connect: what matters is what `ps` shows meanwhile).
+    const s = startServe(p.dir, ['--every', '1h', '--token', token, '--db', 'data/app.db', '--db', 'postgres://postgres:pw-never-in-ps@127.0.0.1:1/nowhere']);
+    await waitFor(() => s.events.some((e) => e.type === 'started'), 30_000, s.why('not started'));
+    const cmdline = readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    const ps = execFileSync('ps', ['-ef'], { encoding: 'utf8' });
+    for (const seen of [cmdline, ps]) {
+      expect(seen).not.toContain(token);
+      expect(seen).not.toContain('pw-never-in-ps');
+    }
+    expect(cmdline).toMatch(/safe-run serve .*--token \*\*\* .*postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nowhere/);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+  });
+
   it('says at start that the store is on a file system that vanishes, or on a serverless platform', async () => {
     const p = tempProject('safe-run-serve-env-');
     cleanups.push(p.cleanup);

@@ -3,6 +3,7 @@
 import { selectDatabases } from '../../config.js';
 import { backupsSwitchedOff, refuseWhileOff } from '../../core/backups-switch.js';
 import { examineEnvironment } from '../../core/environment.js';
+import { redactArgv } from '../../core/redact.js';
 import { errnoOf, SafeRunError } from '../../errors.js';
 import { isLoopbackHost } from '../../serve/loopback.js';
 import { cronSchedule, everySchedule, parseInterval, type Schedule } from '../../serve/schedule.js';
@@ -58,6 +59,9 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const DASHBOARD_GRACE_MS = 60_000;
 
 export async function run(args: string[]): Promise<number> {
+  // Every local user can read a long-running process's command line (ps -ef): a --token or a URL
+  // password given there is masked as soon as serve starts (SAFE_RUN_TOKEN and the config never show).
+  process.title = ['safe-run', ...maskSecrets(process.argv.slice(2))].join(' ');
   const { values, positionals } = parse(args, OPTIONS, 'serve');
   if (positionals.length > 0) throw new SafeRunError('usage', `serve: unexpected "${positionals[0]}"`, { hint: 'see: safe-run serve --help' });
   const host = values.host ?? '127.0.0.1';
@@ -142,6 +146,11 @@ export async function run(args: string[]): Promise<number> {
     render({ type: 'started', databases: databases.map((d) => d.name), schedule: schedule.description, dashboard: web?.url, environment });
     void scheduler.start();
   });
+}
+
+/** argv with the value of --token and every URL password replaced by "***". */
+function maskSecrets(argv: string[]): string[] {
+  return redactArgv(argv.map((arg, i) => (argv[i - 1] === '--token' ? '***' : arg.startsWith('--token=') ? '--token=***' : arg)));
 }
 
 /**
