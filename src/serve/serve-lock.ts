@@ -8,8 +8,9 @@ import { ensurePrivateDir } from '../files/durable.js';
 import { acquireLock, LockBusyError, type Lock } from '../lock/file-lock.js';
 
 /**
- * Take the serve lock of each database (in its folder of the store, under a dot name that the store's
- * listings skip), or throw a `locked` error naming the serve that holds one. A store that cannot be
+ * Take the serve lock of each database (at the store's top, `.serve-<database>.lock`: a dot name that the
+ * store's listings skip, and outside the database's folder, where hidden entries are backups being
+ * written), or throw a `locked` error naming the serve that holds one. A store that cannot be
  * written gives no lock and no error: serve still starts and says what it found there.
  */
 export async function lockServe(storeRoot: string, databases: string[]): Promise<{ release(): Promise<void> }> {
@@ -18,10 +19,9 @@ export async function lockServe(storeRoot: string, databases: string[]): Promise
     for (const lock of held.splice(0).reverse()) await lock.release();
   };
   for (const database of [...databases].sort()) {
-    const dir = path.join(storeRoot, database);
     try {
-      await ensurePrivateDir(dir);
-      held.push(await acquireLock(path.join(dir, '.serve.lock'), { purpose: 'safe-run serve', waitMs: 0 }));
+      await ensurePrivateDir(storeRoot);
+      held.push(await acquireLock(path.join(storeRoot, `.serve-${database}.lock`), { purpose: 'safe-run serve', waitMs: 0 }));
     } catch (err) {
       if (!(err instanceof LockBusyError)) continue;
       await release();

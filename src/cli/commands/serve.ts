@@ -21,10 +21,10 @@ Usage: safe-run serve [--every INTERVAL] [--port N] [--host ADDR] [--token T]
 
 For every configured database: the doctor check and a backup at start (kind
 startup), one at every tick (scheduled), one on SIGTERM, Ctrl-C or SIGHUP
-(shutdown), then exit 0. Backups are verified, logged, and followed by the config's
-retention (with "auto"), as with safe-run backup. A failed backup is logged
-and tried again at the next tick; a tick that finds the database's previous
-backup still running is skipped and said so.
+(shutdown), then exit 0. Backups are verified, logged, and followed by the
+config's retention (with "auto"), as with safe-run backup. A failed backup is
+logged and tried again at the next tick; a tick that finds the database's
+previous backup still running is skipped and said so.
 
   --every INTERVAL  back up every INTERVAL: 30s, 15m, 12h, 1d, up to 366d
                     (default: the config's schedule.every or schedule.cron,
@@ -39,9 +39,9 @@ backup still running is skipped and said so.
   --json            print events as JSON lines on stdout
   --config PATH     use this config file
 
-A second SIGTERM or Ctrl-C exits at once (exit 130): a backup cut short is
-never kept. Refused while backups are switched off (SAFE_RUN_DISABLE=1 or
-"enabled": false in the config).
+A second signal exits at once (exit 130): a backup cut short is never kept.
+Refused while backups are switched off (SAFE_RUN_DISABLE=1 or "enabled":
+false in the config).
 Exit codes: 0 stopped by a signal after the shutdown backups, 2 usage or
 config (also: backups switched off, no token on a non-loopback --host, the
 port in use), 5 another safe-run serve already backs up one of these
