@@ -135,6 +135,17 @@ describe('a dashboard on localhost without a token', () => {
     expect(page.body).not.toMatch(/<script/i);
   });
 
+  it('answers methods it has no use for (DELETE, PUT, PATCH) with 405 and Allow, not a CSRF refusal, and changes nothing', async () => {
+    const before = fingerprint(p.dir);
+    for (const [method, where] of [['DELETE', `/backups/${p.backupId}`], ['PUT', '/'], ['PATCH', '/backups'], ['DELETE', `/runs/${p.backupId}`]] as const) {
+      const r = await request(server.port, method, where, { form: { csrf } });
+      expect(r.status, `${method} ${where}`).toBe(405);
+      expect(r.headers.allow).toBe('GET, HEAD, POST');
+      expect(r.body).not.toMatch(/CSRF/);
+    }
+    expect(fingerprint(p.dir)).toEqual(before);
+  });
+
   it('answers a busy database with 409 and what to do, not a 500, while a guarded run holds it', async () => {
     const held = startCli(['--', 'node', '-e', 'console.log("holding"); setTimeout(() => {}, 9000)'], { cwd: p.dir });
     await new Promise<void>((resolve) => held.stdout.on('data', (d) => String(d).includes('holding') && resolve()));

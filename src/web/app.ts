@@ -64,6 +64,11 @@ export function createDashboardApp(o: DashboardApp): Hono {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return c.json({ error: 'the API is read-only: GET only' }, 405, { Allow: 'GET, HEAD' });
     return next();
   });
+  // Pages are read with GET and forms sent with POST: anything else is answered as such, not as a form.
+  app.use('*', async (c, next) => {
+    if (['GET', 'HEAD', 'POST'].includes(c.req.method)) return next();
+    return c.text(`405 Method Not Allowed: the dashboard takes GET and POST, not ${c.req.method}\n`, 405, { Allow: 'GET, HEAD, POST' });
+  });
   // Every form: a small body, and the CSRF token of this server, or nothing is done.
   const smallBody = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('413 the form is too large\n', 413) });
   app.use('*', async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : smallBody(c, next)));
