@@ -434,6 +434,16 @@ describe('safe-run serve', () => {
     expect((await s.done).code, s.stderr()).toBe(0);
   });
 
+  it('takes an IPv6 --host in brackets, as it prints addresses ([::1])', async () => {
+    const p = tempProject('safe-run-serve-v6-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '1h', '--host', '[::1]']);
+    await waitFor(() => s.events.some((e) => e.type === 'started') || s.child.exitCode !== null, 30_000, s.why('not started'));
+    expect(s.events.find((e) => e.type === 'started')?.dashboard, s.stderr()).toMatch(/^http:\/\/\[::1\]:\d+\/$/);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+  });
+
   it('says at start that the store is on a file system that vanishes, or on a serverless platform', async () => {
     const p = tempProject('safe-run-serve-env-');
     cleanups.push(p.cleanup);

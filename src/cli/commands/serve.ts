@@ -64,7 +64,8 @@ export async function run(args: string[]): Promise<number> {
   process.title = ['safe-run', ...maskSecrets(process.argv.slice(2))].join(' ');
   const { values, positionals } = parse(args, OPTIONS, 'serve');
   if (positionals.length > 0) throw new SafeRunError('usage', `serve: unexpected "${positionals[0]}"`, { hint: 'see: safe-run serve --help' });
-  const host = values.host ?? '127.0.0.1';
+  // An IPv6 address may come in brackets, as serve prints it ([::1]): listening takes it bare.
+  const host = (values.host ?? '127.0.0.1').trim().replace(/^\[(.*)\]$/, '$1');
   // Digits only: Number() took "" as 0 (a random port), "1e3" as 1000 and "0x1F" as 31.
   const port = values.port === undefined ? 7171 : /^\d{1,5}$/.test(values.port) ? Number(values.port) : Number.NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -108,7 +109,7 @@ export async function run(args: string[]): Promise<number> {
           ? ['the port is in use', 'choose another --port, or stop what listens there']
           : code === 'EACCES'
             ? ['ports below 1024 need privileges (root or CAP_NET_BIND_SERVICE)', 'choose a higher port, e.g. --port 7171']
-            : code === 'EADDRNOTAVAIL'
+            : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
               ? ['not an address of this machine', 'give an address of this machine with --host']
               : [(err as Error).message, 'check --host and --port'];
       throw new SafeRunError('usage', `serve: cannot listen on ${host}:${port}: ${why}`, { hint, cause: err });
