@@ -59,7 +59,7 @@ export function createDashboardApp(o: DashboardApp): Hono {
     c.header('Cache-Control', 'no-store');
   });
   app.use('*', requireLoopbackHost(o.loopbackOnly));
-  app.use('*', requireToken(o.token));
+  app.use('*', requireToken(o.token, o.csrfSecret));
   app.use('/api/*', async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return c.json({ error: 'the API is read-only: GET only' }, 405, { Allow: 'GET, HEAD' });
     return next();
