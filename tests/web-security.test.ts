@@ -244,4 +244,15 @@ describe('a restore from a preview that is no longer true', () => {
     const ok = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form: formOf(again.body, 'restore-form', { confirm: 'app' }) });
     expect(ok.status, ok.body).toBe(303);
   });
+
+  it('still restores after a guarded run whose safe-run was killed (its log entry never ended) long before the preview', async () => {
+    const run = startCli(['--', 'node', '-e', 'console.log("started"); setTimeout(() => {}, 1500)'], { cwd: p.dir });
+    await new Promise<void>((resolve) => run.stdout.on('data', (d) => String(d).includes('started') && resolve()));
+    run.kill('SIGKILL'); // its command ends by itself 1.5 s later, and with it the lock; the entry stays open
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(logOf(p.dir).some((r) => r.kind === 'run' && !r.endedAt)).toBe(true);
+    const preview = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    const ok = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form: formOf(preview.body, 'restore-form', { confirm: 'app' }) });
+    expect(ok.status, ok.body).toBe(303);
+  });
 });
