@@ -347,6 +347,18 @@ describe('safe-run serve', () => {
     expect((await third.done).code, third.stderr()).toBe(0);
   });
 
+  it('serves a database named twice (--db app --db app) once, rather than refusing itself', async () => {
+    const p = tempProject('safe-run-serve-db-twice-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }] });
+    const s = startServe(p.dir, ['--every', '1h', '--db', 'app', '--db', 'app']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1 || s.child.exitCode !== null, 30_000, s.why('no startup backup'));
+    expect(s.events.find((e) => e.type === 'started')?.databases, s.stderr()).toEqual(['app']);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    expect((await listOf(p.dir)).map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
+  });
+
   it('without --json prints one line per step on stderr and nothing on stdout', async () => {
     const p = tempProject('safe-run-serve-text-');
     cleanups.push(p.cleanup);

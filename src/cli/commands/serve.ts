@@ -82,7 +82,8 @@ export async function run(args: string[]): Promise<number> {
   const off = backupsSwitchedOff(ctx.config);
   if (off) throw refuseWhileOff('serve', off);
   const schedule = scheduleFrom(values.every, ctx.config);
-  const databases = selectDatabases(ctx.config, ctx.cwd, many(values.db));
+  // A database named twice (--db app --db data/app.db) is served once: twice, its serve lock refused itself.
+  const databases = selectDatabases(ctx.config, ctx.cwd, many(values.db)).filter((d, i, all) => all.findIndex((x) => x.url === d.url) === i);
   if (databases.length === 0) {
     throw new SafeRunError('config', 'serve: no database to back up', { hint: `add "databases" to ${ctx.config.file ?? 'safe-run.config.json'}, or name one with --db PATH` });
   }
