@@ -248,7 +248,7 @@ function scheduleConfig(raw: unknown, file: string): ScheduleConfig {
   if (r.every !== undefined && r.cron !== undefined) throw invalid(file, 'schedule', 'takes "every" or "cron", not both');
   if (r.every !== undefined) {
     const ms = typeof r.every === 'string' ? parseInterval(r.every) : undefined;
-    if (ms === undefined) throw invalid(file, 'schedule.every', 'must be an interval of at least a second such as "30m", "12h" or "1d"');
+    if (ms === undefined) throw invalid(file, 'schedule.every', 'must be an interval from a second to a year (366d) such as "30m", "12h" or "1d"');
     return { every: { text: (r.every as string).trim(), ms } };
   }
   if (r.cron !== undefined) {

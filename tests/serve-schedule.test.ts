@@ -16,7 +16,7 @@ describe('intervals and cron expressions', () => {
     [' 2H ', 7_200_000],
   ])('reads %s', (text, ms) => expect(parseInterval(text)).toBe(ms));
 
-  it.each(['', '12', 'often', '0s', '500ms', '-1h', '1 h', '1y'])('refuses %j', (text) => expect(parseInterval(text)).toBeUndefined());
+  it.each(['', '12', 'often', '0s', '500ms', '-1h', '1 h', '1y', '367d', '999999999d'])('refuses %j', (text) => expect(parseInterval(text)).toBeUndefined());
 
   it('ticks at a fixed rate from the previous due time', () => {
     const s = everySchedule(parseInterval('12h')!, '12h');
@@ -34,6 +34,7 @@ describe('intervals and cron expressions', () => {
     expect(cronProblem('0 3 * * *')).toBeUndefined();
     expect(cronProblem('61 * * * *')).toMatch(/minute/);
     expect(cronProblem('every day')).toMatch(/five, six, or seven/);
+    expect(cronProblem('0 0 30 2 *')).toMatch(/never/);
   });
 });
 

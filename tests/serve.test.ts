@@ -1,12 +1,14 @@
 // safe-run serve as a user runs it: the real CLI in the foreground, real SQLite files, real signals.
 import Database from 'better-sqlite3';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
+import { BIN, binForNobody, integrityOf, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
+import { csrfOf, request } from './helpers/dashboard.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
 
 const cleanups: Array<() => void> = [];
@@ -117,6 +119,20 @@ describe('safe-run serve', () => {
     expect(s.events.filter((e) => e.type === 'check').map((e) => [e.database, e.state])).toEqual([['app', 'ok'], ['other', 'ok']]);
   });
 
+  it('stamps each JSON event with the time it happened, in order; next-tick says when the tick is due in "due"', async () => {
+    const p = tempProject('safe-run-serve-event-times-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '2s']);
+    await waitFor(() => s.count(done('app', 'scheduled')) >= 1, 30_000, s.why('no scheduled backup'));
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    const times = s.events.map((e) => Date.parse(String(e.at)));
+    expect(times.every((t, i) => i === 0 || t >= times[i - 1]!), s.why(`events out of order: ${s.events.map((e) => `${e.type}@${e.at}`).join(' ')}`)).toBe(true);
+    const ticks = s.events.filter((e) => e.type === 'next-tick');
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    for (const t of ticks) expect(Date.parse(String(t.due)) - Date.parse(String(t.at)), JSON.stringify(t)).toBeGreaterThan(1000);
+  });
+
   it('applies the config retention after each backup it takes, keeping manual backups', async () => {
     const p = tempProject('safe-run-serve-retention-');
     cleanups.push(p.cleanup);
@@ -158,6 +174,55 @@ describe('safe-run serve', () => {
     const listed = await expectWholeBackups(p.dir);
     expect(listed.map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
     expect(tempDirs(p.storeDir)).toEqual([]);
+  });
+
+  it('stops the same way on SIGHUP (its terminal or ssh session closed): the backup under way finishes, then the shutdown backup, exit 0', async () => {
+    const p = bigProject('safe-run-serve-hup-', 96);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the startup backup never started'));
+    s.child.kill('SIGHUP');
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    const order = s.events.map((e) => (e.type === 'backup-done' ? `done ${e.kind}` : e.type)).filter((t) => t === 'stopping' || t.startsWith('done'));
+    expect(order, s.why('order')).toEqual(['stopping', 'done startup', 'done shutdown']);
+    const listed = await expectWholeBackups(p.dir);
+    expect(listed.map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
+    expect(tempDirs(p.storeDir)).toEqual([]);
+  });
+
+  it('exits soon after its shutdown backups even while a client holds a half-sent request open', async () => {
+    const p = tempProject('safe-run-serve-slow-client-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 30_000, s.why('no startup backup'));
+    const port = Number(/:(\d+)\/$/.exec(String(s.events.find((e) => e.type === 'started')?.dashboard))?.[1]);
+    const socket = net.connect(port, '127.0.0.1');
+    cleanups.unshift(() => socket.destroy());
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // and never the blank line that ends it
+    await new Promise((r) => setTimeout(r, 300));
+    const stopAt = Date.now();
+    s.child.kill('SIGTERM');
+    const exit = await Promise.race([s.done, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    expect(exit, s.why('serve did not exit')).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+    expect(s.count(done('app', 'shutdown'))).toBe(1);
+  });
+
+  it('lets a backup taken from the dashboard finish before its shutdown backup, which then does not fail as locked', async () => {
+    const p = bigProject('safe-run-serve-action-at-stop-', 96);
+    const s = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1, 60_000, s.why('no startup backup'));
+    const port = Number(/:(\d+)\/$/.exec(String(s.events.find((e) => e.type === 'started')?.dashboard))?.[1]);
+    const csrf = csrfOf((await request(port, 'GET', '/')).body);
+    const manual = request(port, 'POST', '/backups', { form: { csrf, reason: 'just before the restart' } });
+    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the manual backup never started'));
+    s.child.kill('SIGTERM');
+    expect((await manual).status).toBe(303);
+    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
+    expect(s.events.filter((e) => e.type === 'backup-failed'), s.why('a backup failed')).toEqual([]);
+    expect(s.count(done('app', 'shutdown'))).toBe(1);
+    const listed = await expectWholeBackups(p.dir);
+    expect(listed.map((b) => b.kind).sort()).toEqual(['manual', 'shutdown', 'startup']);
   });
 
   it('exits at once with 130 on a second signal; the backup cut short is never listed and the next run clears it', async () => {
@@ -255,6 +320,45 @@ describe('safe-run serve', () => {
     expect(repair?.status).toBe('succeeded');
   });
 
+  it('refuses a second serve of the same project (exit 5, naming the first one), which would take every backup twice', async () => {
+    const p = twoDatabases('safe-run-serve-twice-started-');
+    const first = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => first.count(done('app', 'startup')) + first.count(done('other', 'startup')) === 2, 30_000, first.why('no startup backups'));
+    const second = await runCli(['serve', '--json', '--port', '0', '--every', '1h'], { cwd: p.dir, timeoutMs: 20_000 });
+    expect(second.code, second.stderr).toBe(5);
+    expect(second.stderr.split('\n')[0]).toMatch(new RegExp(`another safe-run serve \\(pid ${first.child.pid}\\b.*already backs up`));
+    expect(second.stderr).toMatch(/try: /);
+    expect(second.stdout).toBe('');
+    expect((await listOf(p.dir)).map((b) => b.kind).sort()).toEqual(['startup', 'startup']);
+    // Another project sharing the store, with a database of its own, runs its own serve beside it.
+    const q = tempProject('safe-run-serve-shared-store-');
+    cleanups.push(q.cleanup);
+    writeConfig(q.dir, { databases: [{ name: 'third', url: 'data/app.db' }], backupDir: path.join(p.dir, 'backups') });
+    const neighbour = startServe(q.dir, ['--every', '1h']);
+    await waitFor(() => neighbour.count(done('third', 'startup')) === 1, 30_000, neighbour.why('the neighbour took no startup backup'));
+    neighbour.child.kill('SIGTERM');
+    expect((await neighbour.done).code, neighbour.stderr()).toBe(0);
+    first.child.kill('SIGTERM');
+    expect((await first.done).code, first.stderr()).toBe(0);
+    // The first one gone, its lock is free again (the kernel released it).
+    const third = startServe(p.dir, ['--every', '1h']);
+    await waitFor(() => third.count((e) => e.type === 'backup-done' && e.kind === 'startup') === 2, 30_000, third.why('the next serve took no startup backups'));
+    third.child.kill('SIGTERM');
+    expect((await third.done).code, third.stderr()).toBe(0);
+  });
+
+  it('serves a database named twice (--db app --db app) once, rather than refusing itself', async () => {
+    const p = tempProject('safe-run-serve-db-twice-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }] });
+    const s = startServe(p.dir, ['--every', '1h', '--db', 'app', '--db', 'app']);
+    await waitFor(() => s.count(done('app', 'startup')) === 1 || s.child.exitCode !== null, 30_000, s.why('no startup backup'));
+    expect(s.events.find((e) => e.type === 'started')?.databases, s.stderr()).toEqual(['app']);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+    expect((await listOf(p.dir)).map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
+  });
+
   it('without --json prints one line per step on stderr and nothing on stdout', async () => {
     const p = tempProject('safe-run-serve-text-');
     cleanups.push(p.cleanup);
@@ -285,6 +389,71 @@ describe('safe-run serve', () => {
     expect(r.stderr).toMatch(/--token/);
     expect(r.stderr).toMatch(/SAFE_RUN_TOKEN/);
     expect(existsSync(path.join(p.dir, 'backups'))).toBe(false);
+  });
+
+  it('refuses a --port that is not a plain port number, and says what a privileged port needs', async () => {
+    const p = tempProject('safe-run-serve-port-');
+    cleanups.push(p.cleanup);
+    for (const port of ['', '1e3', '0x1F', '70000', '-1', '80.5']) {
+      const r = await runCli(['serve', '--port', port, '--every', '1h'], { cwd: p.dir, timeoutMs: 15_000 });
+      expect(r.code, `--port ${JSON.stringify(port)}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(port === '-1' ? /--port needs a value/ : /--port takes a port number/);
+    }
+    // An unprivileged user asking for port 80: the hint is about the port, not the address.
+    chmodSync(p.dir, 0o755);
+    chmodSync(path.join(p.dir, 'safe-run.config.json'), 0o644);
+    const r = await runProcess('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binForNobody(), 'serve', '--port', '80', '--every', '1h'], { cwd: p.dir, timeoutMs: 15_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/cannot listen on 127\.0\.0\.1:80: ports below 1024 need privileges/);
+    expect(r.stderr).toMatch(/try: .*--port 7171/);
+    expect(r.stderr).not.toMatch(/address of this machine/);
+  });
+
+  it('refuses a blank --token (a dashboard the user believes protected would be open), and trims spaces around one', async () => {
+    const p = tempProject('safe-run-serve-blank-token-');
+    cleanups.push(p.cleanup);
+    for (const args of [['--token', ''], ['--token', '   '], ['--host', '0.0.0.0', '--token', ' ']]) {
+      const r = await runCli(['serve', '--port', '0', '--every', '1h', ...args], { cwd: p.dir, timeoutMs: 15_000 });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(/--token is blank/);
+    }
+    expect(existsSync(path.join(p.dir, 'backups', 'app'))).toBe(false);
+    // A token read from a file with a trailing space or newline: the bearer header (trimmed) still opens it.
+    const s = startServe(p.dir, ['--every', '1h'], { SAFE_RUN_TOKEN: ' s3cret-token \n' });
+    await waitFor(() => s.events.some((e) => e.type === 'started'), 30_000, s.why('not started'));
+    const port = Number(/:(\d+)\/$/.exec(String(s.events.find((e) => e.type === 'started')?.dashboard))?.[1]);
+    expect((await request(port, 'GET', '/api/health', { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
+    expect((await request(port, 'GET', '/api/health', { headers: { authorization: 'Bearer s3cret' } })).status).toBe(401);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+  });
+
+  it('masks a --token and a URL password given on its command line in the process list once it runs', async () => {
+    const p = tempProject('safe-run-serve-ps-');
+    cleanups.push(p.cleanup);
+    const token = 'tok-7f3a-never-in-ps';
+    // A --db URL with a password (it fails to connect: what matters is what `ps` shows meanwhile).
+    const s = startServe(p.dir, ['--every', '1h', '--token', token, '--db', 'data/app.db', '--db', 'postgres://postgres:pw-never-in-ps@127.0.0.1:1/nowhere']);
+    await waitFor(() => s.events.some((e) => e.type === 'started'), 30_000, s.why('not started'));
+    const cmdline = readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    const ps = execFileSync('ps', ['-ef'], { encoding: 'utf8' });
+    for (const seen of [cmdline, ps]) {
+      expect(seen).not.toContain(token);
+      expect(seen).not.toContain('pw-never-in-ps');
+    }
+    expect(cmdline).toMatch(/safe-run serve .*--token \*\*\* .*postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nowhere/);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
+  });
+
+  it('takes an IPv6 --host in brackets, as it prints addresses ([::1])', async () => {
+    const p = tempProject('safe-run-serve-v6-');
+    cleanups.push(p.cleanup);
+    const s = startServe(p.dir, ['--every', '1h', '--host', '[::1]']);
+    await waitFor(() => s.events.some((e) => e.type === 'started') || s.child.exitCode !== null, 30_000, s.why('not started'));
+    expect(s.events.find((e) => e.type === 'started')?.dashboard, s.stderr()).toMatch(/^http:\/\/\[::1\]:\d+\/$/);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code, s.stderr()).toBe(0);
   });
 
   it('says at start that the store is on a file system that vanishes, or on a serverless platform', async () => {
@@ -322,6 +491,29 @@ describe('safe-run serve', () => {
     expect(String(s.events.find(failed)?.message)).toMatch(/backup directory|read-only/);
   });
 
+  it('names a store that became unwritable while serving (not "unable to open the database file") and keeps running', async () => {
+    const p = tempProject('safe-run-serve-unwritable-later-');
+    cleanups.push(p.cleanup);
+    // As an unprivileged user, whom file modes stop (root may write anywhere).
+    execFileSync('chown', ['-R', 'nobody:nogroup', p.dir]);
+    const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binForNobody(), 'serve', '--json', '--port', '0', '--every', '1s'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1' } });
+    cleanups.unshift(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const events = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+    await waitFor(() => events().some(done('app', 'scheduled')), 30_000, `no scheduled backup:\n${out}`);
+    chmodSync(path.join(p.dir, 'backups', 'app'), 0o555);
+    const failed = (e: Event) => e.type === 'backup-failed' && e.kind === 'scheduled';
+    await waitFor(() => events().filter(failed).length >= 2, 30_000, `no failed scheduled backups:\n${out}`);
+    const f = events().find(failed)!;
+    expect(String(f.message), out).toMatch(/cannot write the backup of app to .*backups: permission denied/);
+    expect(String(f.hint)).toMatch(/make .*backups writable/);
+    chmodSync(path.join(p.dir, 'backups', 'app'), 0o700);
+    child.kill('SIGTERM');
+    expect((await exitOf(child)).code, out).toBe(0);
+  });
+
   it('refuses bad schedules in the config and on the command line with one line each (exit 2)', async () => {
     const p = tempProject('safe-run-serve-config-');
     cleanups.push(p.cleanup);
@@ -330,6 +522,10 @@ describe('safe-run serve', () => {
       [{ schedule: { cron: '61 * * * *' } }, /schedule\.cron is not a cron expression.*minute/],
       [{ schedule: { every: '1h', cron: '0 3 * * *' } }, /schedule takes "every" or "cron", not both/],
       [{ enabled: 'no' }, /enabled must be true or false/],
+      // Beyond what a Date can hold, the first tick crashed serve with a RangeError and a stack.
+      [{ schedule: { every: '999999999d' } }, /schedule\.every must be an interval .*a year/],
+      // February 30th never comes: serve would wait for the year 275760.
+      [{ schedule: { cron: '0 0 30 2 *' } }, /schedule\.cron .*never/],
     ];
     for (const [extra, message] of cases) {
       writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }], ...extra });
@@ -341,6 +537,10 @@ describe('safe-run serve', () => {
     const bad = await runCli(['serve', '--every', 'often', '--port', '0'], { cwd: p.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n')[0]).toMatch(/--every takes an interval/);
+    const huge = await runCli(['serve', '--every', '999999999d', '--port', '0'], { cwd: p.dir });
+    expect(huge.code, huge.stderr).toBe(2);
+    expect(huge.stderr.split('\n')[0]).toMatch(/--every takes an interval .*a year/);
+    expect(huge.stderr).not.toMatch(/RangeError|    at /);
     expect(existsSync(path.join(p.dir, 'backups'))).toBe(false);
   });
 });
@@ -364,6 +564,29 @@ describe('safe-run backup --kind scheduled (one tick, for cron or a systemd time
     expect(listed.find((b) => b.id === ids.at(-1))?.kind).toBe('scheduled');
     const kinds = await listOf(p.dir, ['--kind', 'scheduled']);
     expect(kinds.map((b) => b.id).sort()).toEqual(ids.slice(-2).sort());
+  });
+
+  it("the README's crontab line works on a project where safe-run never ran (no logs/ yet), and never runs npm's namesake", async () => {
+    const p = tempProject('safe-run-cron-line-');
+    cleanups.push(p.cleanup);
+    writeConfig(p.dir, { databases: [{ name: 'app', url: 'data/app.db' }] });
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const line = /^0 \*\/6 \* \* \*\s+(cd \/srv\/app && .*)$/m.exec(readme)?.[1];
+    expect(line, 'no crontab line in the README').toBeDefined();
+    const command = line!.replace('/srv/app', p.dir);
+    // Where safe-run is not installed the line fails, and never fetches a namesake from npm (npx would).
+    const absent = await runProcess('sh', ['-c', command], { cwd: p.dir, env: { npm_config_offline: 'true' } });
+    expect(absent.code).not.toBe(0);
+    expect(absent.stderr).not.toMatch(/registry\.npmjs\.org|npm error/);
+    expect(await listOf(p.dir)).toEqual([]);
+    // Installed as npm installs it (node_modules/.bin/safe-run), run as cron runs it: sh, in the project.
+    mkdirSync(path.join(p.dir, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(BIN, path.join(p.dir, 'node_modules', '.bin', 'safe-run'));
+    const r = await runProcess('sh', ['-c', command], { cwd: p.dir });
+    expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+    expect((await listOf(p.dir)).map((b) => b.kind)).toEqual(['scheduled']);
+    const logged = readdirSync(p.dir, { recursive: true }).map(String).find((f) => f.endsWith('safe-run-cron.log'));
+    expect(readFileSync(path.join(p.dir, logged!), 'utf8')).toMatch(/verified/);
   });
 
   it('refuses a kind it does not take', async () => {

@@ -48,7 +48,7 @@ describe('a dashboard started with a token', () => {
     expect(fingerprint(p.dir)).toEqual(before);
   });
 
-  it('lets in a request with the bearer token, and sets an HttpOnly SameSite=Strict cookie from ?token= once', async () => {
+  it('lets in a request with the bearer token, and sets an HttpOnly SameSite=Strict cookie from ?token= once, which is not the token', async () => {
     const bearer = await request(server.port, 'GET', '/api/backups', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(bearer.status).toBe(200);
     expect(JSON.parse(bearer.body).map((b: { id: string }) => b.id)).toContain(p.backupId);
@@ -57,12 +57,18 @@ describe('a dashboard started with a token', () => {
     expect(first.status).toBe(303);
     expect(first.headers.location).toBe('/backups'); // the token leaves the address bar
     const cookie = String(first.headers['set-cookie']);
-    expect(cookie).toContain(`token=${TOKEN}`);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
-    const withCookie = await request(server.port, 'GET', '/backups', { headers: { cookie: `token=${TOKEN}` } });
+    // A browser sends a cookie of 127.0.0.1 to every port there (cookies know no ports): to any other
+    // local web app too. So the cookie is a value of this server start, never the token itself.
+    expect(cookie).not.toContain(TOKEN);
+    expect(cookie).not.toContain(encodeURIComponent(TOKEN));
+    const session = /^([^;]+)/.exec(cookie)![1]!;
+    const withCookie = await request(server.port, 'GET', '/backups', { headers: { cookie: session } });
     expect(withCookie.status).toBe(200);
     expect(withCookie.body).toContain(p.backupId);
+    const forged = await request(server.port, 'GET', '/backups', { headers: { cookie: session.replace(/=.*/, `=${TOKEN}`) } });
+    expect(forged.status).toBe(401);
   });
 });
 
@@ -135,6 +141,17 @@ describe('a dashboard on localhost without a token', () => {
     expect(page.body).not.toMatch(/<script/i);
   });
 
+  it('answers methods it has no use for (DELETE, PUT, PATCH) with 405 and Allow, not a CSRF refusal, and changes nothing', async () => {
+    const before = fingerprint(p.dir);
+    for (const [method, where] of [['DELETE', `/backups/${p.backupId}`], ['PUT', '/'], ['PATCH', '/backups'], ['DELETE', `/runs/${p.backupId}`]] as const) {
+      const r = await request(server.port, method, where, { form: { csrf } });
+      expect(r.status, `${method} ${where}`).toBe(405);
+      expect(r.headers.allow).toBe('GET, HEAD, POST');
+      expect(r.body).not.toMatch(/CSRF/);
+    }
+    expect(fingerprint(p.dir)).toEqual(before);
+  });
+
   it('answers a busy database with 409 and what to do, not a 500, while a guarded run holds it', async () => {
     const held = startCli(['--', 'node', '-e', 'console.log("holding"); setTimeout(() => {}, 9000)'], { cwd: p.dir });
     await new Promise<void>((resolve) => held.stdout.on('data', (d) => String(d).includes('holding') && resolve()));
@@ -172,5 +189,70 @@ describe('a dashboard whose operation log became unreadable', () => {
       expect(r.body, where).not.toMatch(/\n\s+at |\.js:\d+:\d+|\.ts:\d+:\d+/);
     }
     expect(JSON.parse((await request(server.port, 'GET', '/api/runs')).body).error).toMatch(/operations\.json/);
+  });
+});
+
+/** The fields a browser sends with the form `id` on the page (its hidden inputs), plus what the user typed. */
+function formOf(pageHtml: string, id: string, typed: Record<string, string>): Record<string, string> {
+  const form = new RegExp(`<form[^>]*id="${id}"[\\s\\S]*?</form>`).exec(pageHtml)?.[0];
+  if (!form) throw new Error(`no form #${id} on the page`);
+  const fields: Record<string, string> = {};
+  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[m[1]!] = m[2]!;
+  return { ...fields, ...typed };
+}
+
+describe('a restore from a preview that is no longer true', () => {
+  let p: Awaited<ReturnType<typeof projectWithBackup>>;
+  let server: RunningDashboard;
+  beforeAll(async () => {
+    p = await projectWithBackup();
+    server = await startDashboardServer(p.dir);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    p?.cleanup();
+  });
+
+  it('restores once when the form is sent twice (a double click): the second is refused with 409 and restores nothing again', async () => {
+    const preview = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    expect(preview.status).toBe(200);
+    const form = formOf(preview.body, 'restore-form', { confirm: 'app' });
+    const answers = await Promise.all([1, 2].map(() => request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form })));
+    expect(answers.map((a) => a.status).sort()).toEqual([303, 409]);
+    const refused = answers.find((a) => a.status === 409)!;
+    expect(refused.body).toMatch(/app changed since this preview was opened/);
+    expect(refused.body).toMatch(/nothing was done/i);
+    // One restore in the log: the undo command of the newest restore still leads back to before it.
+    expect(logOf(p.dir).filter((r) => r.kind === 'restore')).toHaveLength(1);
+  });
+
+  it('refuses a restore whose preview was opened before a guarded run changed the database, and changes nothing', async () => {
+    const preview = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    const form = formOf(preview.body, 'restore-form', { confirm: 'app' });
+    const run = await runCli(['--', 'sqlite3', 'data/app.db', 'DELETE FROM users WHERE id > 20'], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const rows = rowsOf(p.dbPath);
+    const before = fingerprint(p.dir);
+    const r = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form });
+    expect(r.status).toBe(409);
+    expect(r.body).toMatch(/app changed since this preview was opened .*sqlite3/);
+    expect(r.body).toMatch(/open the preview again/i);
+    expect(rowsOf(p.dbPath)).toEqual(rows);
+    expect(fingerprint(p.dir)).toEqual(before);
+    // From a fresh preview it goes through.
+    const again = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    const ok = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form: formOf(again.body, 'restore-form', { confirm: 'app' }) });
+    expect(ok.status, ok.body).toBe(303);
+  });
+
+  it('still restores after a guarded run whose safe-run was killed (its log entry never ended) long before the preview', async () => {
+    const run = startCli(['--', 'node', '-e', 'console.log("started"); setTimeout(() => {}, 1500)'], { cwd: p.dir });
+    await new Promise<void>((resolve) => run.stdout.on('data', (d) => String(d).includes('started') && resolve()));
+    run.kill('SIGKILL'); // its command ends by itself 1.5 s later, and with it the lock; the entry stays open
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(logOf(p.dir).some((r) => r.kind === 'run' && !r.endedAt)).toBe(true);
+    const preview = await request(server.port, 'GET', `/backups/${p.backupId}/restore`);
+    const ok = await request(server.port, 'POST', `/backups/${p.backupId}/restore`, { form: formOf(preview.body, 'restore-form', { confirm: 'app' }) });
+    expect(ok.status, ok.body).toBe(303);
   });
 });

@@ -1,5 +1,6 @@
 // Take one verified backup: snapshot → fsync → sha256 and integrity check side by side → publish.
-import { promises as fs, statSync } from 'node:fs';
+import { accessSync, constants, promises as fs, statSync } from 'node:fs';
+import path from 'node:path';
 import type { CheckLevel } from '../config.js';
 import type { BackupTarget, Engine } from '../engines/engine.js';
 import { compressFile, SUFFIX, type Compression } from '../files/compression.js';
@@ -162,11 +163,35 @@ export function missingDatabaseError(engine: Engine): SafeRunError {
   });
 }
 
+/**
+ * Why the store cannot be written, as an errno (EACCES, EROFS…), when a write into it failed without one:
+ * SQLite says only "unable to open the database file" when it cannot create the writer's lock there.
+ */
+function storeWriteProblem(storeRoot: string, database: string): string | undefined {
+  for (const dir of [path.join(storeRoot, database), storeRoot]) {
+    try {
+      accessSync(dir, constants.W_OK);
+      return undefined;
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code !== 'ENOENT') return code;
+    }
+  }
+  return undefined;
+}
+
 function backupError(engine: Engine, err: unknown, step: string, storeRoot: string): SafeRunError {
   if (err instanceof SafeRunError) return err;
-  const why = describeCause(err);
+  let why = describeCause(err);
   const failure = err instanceof EngineError ? err.failure : undefined;
-  const code = errnoOf(err);
+  let code = errnoOf(err);
+  if (code === undefined && (step === 'store' || step === 'publish')) {
+    const problem = storeWriteProblem(storeRoot, engine.name);
+    if (problem) {
+      code = problem;
+      why = describeCause({ code: problem });
+    }
+  }
   let hint: string;
   if (code === 'ENOSPC' || code === 'EDQUOT' || (failure === 'no-space' && step !== 'snapshot')) {
     hint = `free space where backups go (${storeRoot}), or set "backupDir" to a disk with room`;

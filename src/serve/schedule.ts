@@ -10,16 +10,20 @@ export interface Schedule {
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
+/** The longest interval: a year. Beyond it a due time soon leaves what a Date holds (serve crashed). */
+export const MAX_INTERVAL_MS = 366 * 86_400_000;
+
 /**
  * "30s", "15m" (minutes here: an interval has no months), "12h", "1d", "1w", also "1h30m" → ms; undefined
- * when it is not such an interval. At least one second: a tick takes a verified backup, not a heartbeat.
+ * when it is not such an interval. At least one second: a tick takes a verified backup, not a heartbeat;
+ * at most a year (366d).
  */
 export function parseInterval(text: string): number | undefined {
   const src = text.trim().toLowerCase();
   if (!/^(\d+(\.\d+)?(s|min|m|h|d|w))+$/.test(src)) return undefined;
   let ms = 0;
   for (const m of src.matchAll(/(\d+(?:\.\d+)?)(s|min|m|h|d|w)/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
-  return ms >= 1000 ? Math.round(ms) : undefined;
+  return ms >= 1000 && ms <= MAX_INTERVAL_MS ? Math.round(ms) : undefined;
 }
 
 /** An interval schedule; the first tick is one interval after `start`, then every interval from there. */
@@ -39,11 +43,14 @@ export function cronSchedule(expression: string): Schedule {
   };
 }
 
-/** Why `expression` is not a cron expression croner takes, in one line; undefined when it is one. */
+/**
+ * Why `expression` is not a cron expression croner takes, in one line; undefined when it is one. One
+ * that never fires (February 30th) is refused too: serve would otherwise wait for the year 275760.
+ */
 export function cronProblem(expression: string): string | undefined {
   try {
-    new Cron(expression, { paused: true, timezone: 'UTC' });
-    return undefined;
+    const cron = new Cron(expression, { paused: true, timezone: 'UTC' });
+    return cron.nextRun() ? undefined : 'it never fires: no such date comes';
   } catch (err) {
     return (err as Error).message.replace(/^CronPattern:\s*/, '');
   }

@@ -22,7 +22,8 @@ export type ServeEvent =
   | { type: 'tick-skipped'; database: string; reason: string }
   /** Another safe-run holds the database (a guarded run, a restore): the backup waits for it. */
   | { type: 'lock-wait'; database: string; holder: string; waitMs: number }
-  | { type: 'next-tick'; at: string }
+  /** When the next tick is due (ISO time); the JSON line's `at` is, as for every event, when it was said. */
+  | { type: 'next-tick'; due: string }
   | { type: 'stopping' }
   | { type: 'stopped' };
 
@@ -109,7 +110,11 @@ export class Scheduler {
   }
 
   /** Stop ticking, let a backup under way finish, take the shutdown backups. Never rejects. */
-  async stop(): Promise<void> {
+  /**
+   * `settled`: what else must end before the shutdown backups (the dashboard's actions under way: a
+   * manual backup or a restore holds the database's lock, and the shutdown backup does not wait for one).
+   */
+  async stop(settled?: Promise<unknown>): Promise<void> {
     if (this.stopping) return this.queue;
     this.stopping = true;
     this.status.state = 'stopping';
@@ -119,6 +124,7 @@ export class Scheduler {
     for (const s of this.status.databases) delete s.nextTickAt;
     // A check or a repair under way at start is never cut short: it finishes first.
     await this.starting?.catch(() => undefined);
+    await settled?.catch(() => undefined);
     // Backups queued but not started are dropped (backupOne sees `stopping`); the one running finishes.
     for (const db of this.opts.databases) this.enqueue(db, 'shutdown', true);
     await this.queue;
@@ -132,7 +138,7 @@ export class Scheduler {
     if (due.getTime() <= this.now().getTime()) due = this.opts.schedule.next(this.now());
     this.nextDue = due;
     for (const s of this.status.databases) s.nextTickAt = due.toISOString();
-    this.emit({ type: 'next-tick', at: due.toISOString() });
+    this.emit({ type: 'next-tick', due: due.toISOString() });
     this.wait();
   }
 

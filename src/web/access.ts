@@ -12,26 +12,30 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-const TOKEN_COOKIE = 'token';
+const SESSION_COOKIE = 'safe-run-session';
 
 /**
- * With a token, every request needs it: `Authorization: Bearer <token>`, or the `token` cookie that
+ * With a token, every request needs it: `Authorization: Bearer <token>`, or the session cookie that
  * `?token=<token>` sets once (then the address is loaded again without it, so it stays out of history
- * and logs of later requests). Without one: 401, and nothing else is read.
+ * and logs of later requests). Without one: 401, and nothing else is read. The cookie is derived from
+ * the token and this server start's secret, never the token itself: a browser sends the cookies of
+ * 127.0.0.1 to every port there, so other local web apps see it; what they see opens this dashboard
+ * until serve restarts, and never the API of another start or the token.
  */
-export function requireToken(token: string | undefined): MiddlewareHandler {
+export function requireToken(token: string | undefined, secret: Buffer): MiddlewareHandler {
+  const session = token ? createHmac('sha256', secret).update(`safe-run dashboard session\0${token}`).digest('base64url') : '';
   return async (c, next) => {
     if (!token) return next();
     const fromQuery = c.req.query('token');
     if (fromQuery !== undefined && c.req.method === 'GET' && sameSecret(fromQuery, token)) {
-      setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      setCookie(c, SESSION_COOKIE, session, { httpOnly: true, sameSite: 'Strict', path: '/' });
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
       return c.redirect(url.pathname + url.search, 303);
     }
     const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    const cookie = getCookie(c, TOKEN_COOKIE);
-    if ((bearer !== undefined && sameSecret(bearer, token)) || (cookie !== undefined && sameSecret(cookie, token))) return next();
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if ((bearer !== undefined && sameSecret(bearer, token)) || (cookie !== undefined && sameSecret(cookie, session))) return next();
     return unauthorized(c);
   };
 }

@@ -3,6 +3,7 @@ import { Hono, type Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Context } from '../core/context.js';
+import { when } from '../cli/render/format.js';
 import { describeRun, isFailure } from '../cli/render/run-summary.js';
 import { describeCause, SafeRunError } from '../errors.js';
 import { shortId } from '../ids.js';
@@ -10,7 +11,7 @@ import type { RunRecord } from '../oplog/run-record.js';
 import type { ServeStatus } from '../serve/status.js';
 import { csrfToken, requireLoopbackHost, requireToken, sameSecret } from './access.js';
 import { previewRestore, restoreFromDashboard, takeManualBackup, verifyBackup } from './actions.js';
-import { backupRows, backupsJson, backupStats, diffLines, findBackup, findRun, healthJson, recentRuns, runsJson } from './dashboard-data.js';
+import { backupRows, backupsJson, backupStats, changeSince, diffLines, findBackup, findRun, healthJson, recentRuns, runsJson } from './dashboard-data.js';
 import { CONTENT_SECURITY_POLICY, page, type Html, type Notice } from './layout.js';
 import { backupsPage } from './pages/backups.js';
 import { healthPage } from './pages/health.js';
@@ -44,6 +45,12 @@ export function createDashboardApp(o: DashboardApp): Hono {
   const csrf = csrfToken(o.csrfSecret);
   const databases = ctx.config.databases.map((d) => d.name);
   const app = new Hono();
+  let restoring: Promise<unknown> = Promise.resolve();
+  const oneRestoreAtATime = <T>(task: () => Promise<T>): Promise<T> => {
+    const result = restoring.then(task);
+    restoring = result.catch(() => undefined);
+    return result;
+  };
 
   app.use('*', secureHeaders({ referrerPolicy: 'no-referrer', xFrameOptions: 'DENY', strictTransportSecurity: false }));
   app.use('*', async (c, next) => {
@@ -52,10 +59,15 @@ export function createDashboardApp(o: DashboardApp): Hono {
     c.header('Cache-Control', 'no-store');
   });
   app.use('*', requireLoopbackHost(o.loopbackOnly));
-  app.use('*', requireToken(o.token));
+  app.use('*', requireToken(o.token, o.csrfSecret));
   app.use('/api/*', async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return c.json({ error: 'the API is read-only: GET only' }, 405, { Allow: 'GET, HEAD' });
     return next();
+  });
+  // Pages are read with GET and forms sent with POST: anything else is answered as such, not as a form.
+  app.use('*', async (c, next) => {
+    if (['GET', 'HEAD', 'POST'].includes(c.req.method)) return next();
+    return c.text(`405 Method Not Allowed: the dashboard takes GET and POST, not ${c.req.method}\n`, 405, { Allow: 'GET, HEAD, POST' });
   });
   // Every form: a small body, and the CSRF token of this server, or nothing is done.
   const smallBody = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('413 the form is too large\n', 413) });
@@ -99,8 +111,9 @@ export function createDashboardApp(o: DashboardApp): Hono {
   app.get('/backups/:id/restore', async (c) => {
     const backup = await findBackup(ctx, c.req.param('id'));
     if (!backup) return notFound(c, 'backup');
+    const previewedAt = new Date().toISOString(); // before the preview is read: a change during it counts
     const { preview, safety } = await previewRestore(ctx, backup);
-    return htmlPage(c, `Restore ${backup.database}`, restorePreviewPage({ backup, cwd: ctx.cwd, preview, safety, csrf }));
+    return htmlPage(c, `Restore ${backup.database}`, restorePreviewPage({ backup, cwd: ctx.cwd, preview, safety, csrf, previewedAt }));
   });
 
   // ---- actions (POST, CSRF checked above)
@@ -131,7 +144,27 @@ export function createDashboardApp(o: DashboardApp): Hono {
         400,
       );
     }
-    const record = await restoreFromDashboard(ctx, backup);
+    const previewed = typeof form['previewed'] === 'string' ? Date.parse(form['previewed']) : Number.NaN;
+    if (Number.isNaN(previewed)) {
+      return htmlPage(c, 'Not confirmed', messagePage('Not confirmed', 'This form did not come from the restore preview, so nothing was changed.', 'Open the preview of the backup and restore from there.'), 400);
+    }
+    // One restore at a time, each checking that its preview still holds: a double click, or a preview
+    // left open while a run or another restore changed the database, would otherwise restore again, and
+    // the newest restore's undo would then lead back to the first restore's result, not to before it.
+    const outcome = await oneRestoreAtATime(async () => {
+      const changed = await changeSince(ctx, backup.database, previewed);
+      return changed ? { changed, record: undefined } : { changed: undefined, record: await restoreFromDashboard(ctx, backup) };
+    });
+    if (outcome.changed) {
+      const { record: r, command } = outcome.changed;
+      return htmlPage(
+        c,
+        'Not done',
+        messagePage('Not done', `${backup.database} changed since this preview was opened (${command}, run ${shortId(r.id)}, ${when(r.endedAt ?? r.startedAt)}): nothing was done.`, 'Open the preview again to see what a restore would change now.'),
+        409,
+      );
+    }
+    const record = outcome.record!;
     if (record.backups.length > 0) o.onBackupTaken?.(); // its safety backup is the database's newest
     // To the restore's own page (with the command that undoes it): reloading it restores nothing again.
     return c.redirect(`/runs/${record.id}?restored=${backup.id}`, 303);

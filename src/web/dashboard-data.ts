@@ -28,6 +28,17 @@ export async function recentRuns(ctx: Context, limit: number): Promise<{ runs: R
   return { runs, total: found.total };
 }
 
+/**
+ * The newest run that changed `database` after `since` (ms since the epoch): a guarded run, a restore or
+ * a rollback that ended then. One without an end counts from its start: it runs still (and holds the
+ * database's lock, so the restore waits for it anyway), or its safe-run was killed, and its entry never
+ * ends. Backups and prunes change no database; a run aborted before its command changed nothing.
+ */
+export async function changeSince(ctx: Context, database: string, since: number): Promise<RunRow | undefined> {
+  const { runs } = await recentRuns(ctx, 200);
+  return runs.find(({ record: r }) => r.databases.includes(database) && r.kind !== 'backup' && r.kind !== 'prune' && r.status !== 'aborted' && Date.parse(r.endedAt ?? r.startedAt) > since);
+}
+
 /** A run found by its full id in the log (never a path), or undefined. */
 export async function findRun(ctx: Context, id: string): Promise<RunRecord | undefined> {
   return (await ctx.log.runs()).find((r) => r.id === id);

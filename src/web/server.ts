@@ -37,17 +37,35 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
     onBackupTaken: o.onBackupTaken,
     report: (line) => process.stderr.write(`${line}\n`),
   });
+  // Requests being handled now (an action may take a while: a restore): close() waits for these only.
+  let inFlight = 0;
+  const fetch = async (req: Request, env: unknown) => {
+    inFlight++;
+    try {
+      return await app.fetch(req, env);
+    } finally {
+      inFlight--;
+    }
+  };
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port }, (info: AddressInfo) => {
+    const server = serve({ fetch, hostname: o.host, port: o.port }, (info: AddressInfo) => {
       server.off('error', reject);
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}/`,
         close: () =>
           new Promise<void>((done) => {
+            const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
             server.close(() => done());
             // Keep-alive connections would hold close() open until they time out.
-            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+            http.closeIdleConnections?.();
+            // So would a client that sent half a request (a stalled or hostile one), for up to Node's
+            // request timeout: once no request is being handled, what is left is dropped.
+            const drop = setInterval(() => {
+              if (inFlight > 0) return;
+              clearInterval(drop);
+              http.closeAllConnections?.();
+            }, 50);
           }),
       });
     });

@@ -14,6 +14,8 @@ export interface RestorePreviewView {
   /** What protects the database from the restore itself (the safety backup). */
   safety: string[];
   csrf: string;
+  /** When this preview was made (ISO): the restore is refused if the database changed since. */
+  previewedAt: string;
 }
 
 export function restorePreviewPage(v: RestorePreviewView): Html {
@@ -24,7 +26,7 @@ export function restorePreviewPage(v: RestorePreviewView): Html {
 <h2>What will change</h2>
 <pre id="preview">${v.preview.length ? v.preview.join('\n') : 'nothing'}</pre>
 <ul>${v.safety.map((l) => html`<li>${l}</li>`)}</ul>
-<form method="post" action="/backups/${b.id}/restore" id="restore-form">${csrfField(v.csrf)}
+<form method="post" action="/backups/${b.id}/restore" id="restore-form">${csrfField(v.csrf)}<input type="hidden" name="previewed" value="${v.previewedAt}">
 <label>Type <strong>${b.database}</strong> to restore it: <input type="text" name="confirm" autocomplete="off" required></label>
 <button type="submit">Restore ${b.database}</button></form>
 <p><a href="/backups">Cancel</a>: nothing is changed until you type the name and press the button.</p>`;
