@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, binForNobody, integrityOf, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
 import { csrfOf, request } from './helpers/dashboard.js';
+import { backupFileOf } from './helpers/store.js';
 import { mountTmpfs, unmountAll } from './helpers/system.js';
 
 const cleanups: Array<() => void> = [];
@@ -79,12 +80,16 @@ const sha256Of = (file: string) => createHash('sha256').update(readFileSync(file
 /** Hidden temp directories of backups being (or left half-) written. */
 const tempDirs = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('.') && !n.endsWith('.lock')) : []);
 
-/** Every listed backup is whole: its file has its sha256 and passes integrity_check. */
+/**
+ * Every listed backup is whole: its database file (put together from the page store for a repeat backup)
+ * has its sha256 and passes integrity_check.
+ */
 async function expectWholeBackups(dir: string) {
   const listed = await listOf(dir);
   for (const b of listed) {
-    expect(sha256Of(b.path), b.path).toBe(b.sha256);
-    expect(integrityOf(b.path), b.path).toBe('ok');
+    const file = await backupFileOf(dir, b);
+    expect(sha256Of(file), b.path).toBe(b.sha256);
+    expect(integrityOf(file), b.path).toBe('ok');
   }
   return listed;
 }
