@@ -13,7 +13,6 @@ import type { BackupStore } from '../store/backup-store.js';
 import type { Backup, BackupFile, BackupKind } from '../store/manifest.js';
 import { VERSION } from '../version.js';
 import { PageHashesAsCopied, sharePagesFrom, storeAsPages } from '../store/page-store/store-pages.js';
-import path from 'node:path';
 
 export interface BackupRequest {
   kind: BackupKind;
