@@ -12,7 +12,7 @@ import { age, elapsed, oneLine, size, uniquePrefixLength, when } from '../render
 import { backupJson } from '../render/json.js';
 import { lastVerification, type VerificationRecord } from '../../store/verification-record.js';
 import { describeRun } from '../render/run-summary.js';
-import { renderFooter, renderTable, viewWidth } from '../render/table.js';
+import { renderFooter, renderTable, viewWidth, wrapFooter } from '../render/table.js';
 import { contextFrom } from '../setup.js';
 
 export const help = `safe-run list — the backups in the store, newest first
@@ -127,11 +127,13 @@ function totals(backups: Backup[], states: FileState[], inStore: number, width: 
   const bytes = backups.reduce((sum, b) => sum + footprint(b), 0);
   const missing = states.filter((s) => s === 'missing').length;
   const changed = states.filter((s) => s === 'changed').length;
-  const count = `${backups.length}${backups.length === inStore ? '' : ` of ${inStore}`} backups`;
-  const first = renderFooter(
-    [`${count}: ${perKind.join(', ')}`, `${size(bytes)}`, ...(missing ? [`${missing} missing`] : []), ...(changed ? [`${changed} changed`] : [])],
-    width,
-  );
+  const count = `${backups.length}${backups.length === inStore ? '' : ` of ${inStore}`} backup${inStore === 1 ? '' : 's'}`;
+  // The size and the missing/changed counts are facts, not hints: wrapped onto a second line, never dropped.
+  const kinds = wrapFooter([`${count}: ${perKind[0] ?? ''}`, ...perKind.slice(1)], width, ', ', ',').split('\n');
+  const first = [
+    ...kinds.slice(0, -1),
+    wrapFooter([kinds.at(-1)!, size(bytes), ...(missing ? [`${missing} missing`] : []), ...(changed ? [`${changed} changed`] : [])], width),
+  ].join('\n');
   const newest = backups[0]!;
   const oldest = backups.at(-1)!;
   const second = renderFooter([`newest ${when(newest.createdAt)} (${age(newest.createdAt)})`, `oldest ${when(oldest.createdAt)} (${age(oldest.createdAt)})`], width);

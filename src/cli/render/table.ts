@@ -63,3 +63,19 @@ export function renderFooter(parts: string[], width = 80): string {
   }
   return out;
 }
+
+/**
+ * A footer of `sep`-separated facts, none of which may be dropped (a total size, "2 missing"): a part that
+ * does not fit in `width` starts a new line instead, the line it ends carrying `carry` (a comma of a list).
+ */
+export function wrapFooter(parts: string[], width = 80, sep = ' · ', carry = ''): string {
+  const lines: string[] = [];
+  let out = '';
+  for (const part of parts) {
+    if (out && visibleWidth(out) + visibleWidth(sep) + visibleWidth(part) > width) {
+      lines.push(out + carry);
+      out = part;
+    } else out = out ? `${out}${sep}${part}` : part;
+  }
+  return [...lines, out].join('\n');
+}
