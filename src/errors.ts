@@ -6,7 +6,7 @@ export type ErrorKind =
   | 'config' // config file missing keys, wrong types, unreadable
   | 'backup' // a backup could not be made or did not verify
   | 'restore' // a restore was refused or failed; the live database is as it was
-  | 'locked' // another safe-run holds the database
+  | 'locked' // another safe-run holds the database, or its lock cannot be taken (no permission beside it)
   | 'log' // the operation log or the store cannot be read safely
   | 'log' // the operation log or the store cannot be read (or written) safely
   | 'damaged' // doctor found a damaged database and did not repair it
