@@ -138,7 +138,7 @@ describe('restore without an id, on a terminal', () => {
     expect(await term.exitCode()).toBe(0);
     const screen = term.screen();
     expect(screen).toMatch(/^preview {3}\S/m);
-    expect(screen).toMatch(/dry run\s+nothing was changed; to restore it: safe-run restore [0-9a-f]{8}/);
+    expect(screen).toMatch(/dry run\s+nothing was changed; to restore it: safe-run -C \S+ restore [0-9a-f]{12}$/m); // no --yes: a terminal asks
     expect(screen).not.toContain('Type "crm"');
     expect(p.state()).toEqual(before);
   });

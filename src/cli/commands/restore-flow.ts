@@ -12,6 +12,16 @@ import { eventRenderer } from '../render/events.js';
 import { shortPath, when } from '../render/format.js';
 import { runJson } from '../render/json.js';
 import { canPrompt } from '../setup.js';
+import { projectArgs } from '../../core/rollback-command.js';
+import { shellJoin } from '../../core/shell-quote.js';
+
+/**
+ * The whole `safe-run restore` command for one backup, to paste anywhere: the project (-C or --config), the
+ * target (--into, when it is not the backup's own database) and --yes when asked for (no terminal to confirm on).
+ */
+export function restoreCommand(ctx: Context, backupId: string, opts: { into?: string; yes: boolean }): string {
+  return shellJoin(['safe-run', ...projectArgs(ctx), 'restore', backupId, ...(opts.into ? ['--into', opts.into] : []), ...(opts.yes ? ['--yes'] : [])]);
+}
 
 export interface RestoreQuestion {
   /** One line naming what is restored, e.g. `Roll back app to its state before "./cleanup.sh" (today 11:02)`. */

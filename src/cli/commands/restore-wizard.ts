@@ -9,7 +9,7 @@ import { confirmByTyping } from '../render/confirm.js';
 import { age, shortPath, size } from '../render/format.js';
 import { selectOne, type Choice } from '../render/prompts-select.js';
 import { renderTable } from '../render/table.js';
-import { performRestore, printPreview, safetyLines, type RestorePreview } from './restore-flow.js';
+import { performRestore, printPreview, restoreCommand, safetyLines, type RestorePreview } from './restore-flow.js';
 
 export interface WizardOptions {
   /** Only these database names (from --db); all with backups when empty. */
@@ -33,7 +33,7 @@ export async function runRestoreWizard(ctx: Context, opts: WizardOptions): Promi
   const target = opts.into ?? backup.source;
   const title = `Restore ${database} (${shortPath(target, ctx.cwd)}) to backup ${shortId(backup.id)} from ${age(backup.createdAt)} (${backup.kind})`;
   if (opts.dryRun) {
-    process.stderr.write(`${title}\n${c.bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
+    process.stderr.write(`${title}\n${c.bold('dry run')}   nothing was changed; to restore it: ${restoreCommand(ctx, backup.id, { into: opts.into, yes: false })}\n`);
     return 0;
   }
   process.stderr.write(`${title}?\n  ${(await safetyLines(ctx, [{ backup, into: opts.into }])).join('\n  ')}\n`);

@@ -10,9 +10,7 @@ import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
-import { projectArgs } from '../../core/rollback-command.js';
-import { shellJoin } from '../../core/shell-quote.js';
-import { confirmRestore, performRestore, printPreview, restorePreview, safetyLines } from './restore-flow.js';
+import { confirmRestore, performRestore, printPreview, restoreCommand, restorePreview, safetyLines } from './restore-flow.js';
 import { runRestoreWizard } from './restore-wizard.js';
 
 export const help = `safe-run restore — restore one backup
@@ -90,11 +88,11 @@ export async function run(args: string[]): Promise<number> {
   if (dryRun) {
     process.stderr.write(`${title}\n`);
     await printPreview(restorePreview(ctx), backup);
-    process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: safe-run restore ${shortId(backup.id)}\n`);
+    process.stderr.write(`${paintFor(process.stderr).bold('dry run')}   nothing was changed; to restore it: ${restoreCommand(ctx, backup.id, { into, yes: !canPrompt() })}\n`);
     return 0;
   }
   const details = await safetyLines(ctx, [{ backup, into }]);
-  const yesCommand = shellJoin(['safe-run', ...projectArgs(ctx), 'restore', backup.id, ...(into ? ['--into', into] : []), '--yes']);
+  const yesCommand = restoreCommand(ctx, backup.id, { into, yes: true });
   await confirmRestore({ title, details, databases: [backup.database], yes: Boolean(values.yes), verb: 'restore', yesCommand });
   await performRestore(
     ctx,

@@ -1,0 +1,32 @@
+// The command a dry-run restore prints is the restore that was previewed: pasted anywhere, it restores the
+// same backup onto the same target (--into included), and without a terminal it carries --yes.
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { rowsOf, runCli, tempProject } from './helpers/cli.js';
+import { pasteIntoShell, removeLater, tempDir } from './helpers/paste.js';
+
+describe('restore --dry-run', () => {
+  it('prints a command that, pasted into sh elsewhere, restores that backup --into the previewed file', async () => {
+    const p = tempProject('safe-run-dry-run-cmd-', { rows: 20 });
+    removeLater(p.dir);
+    const backup = await runCli(['backup', '--json'], { cwd: p.dir });
+    expect(backup.code, backup.stderr).toBe(0);
+    const backupRows = rowsOf(p.dbPath);
+    const db = new Database(p.dbPath);
+    db.exec('DELETE FROM users WHERE id > 5');
+    db.close();
+    const liveRows = rowsOf(p.dbPath);
+    const [{ id }] = JSON.parse((await runCli(['list', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string }>;
+
+    const dry = await runCli(['restore', id!.slice(0, 8), '--into', 'copy/other.db', '--dry-run'], { cwd: p.dir });
+    expect(dry.code, dry.stderr).toBe(0);
+    const line = /to restore it: (.*)$/m.exec(dry.stderr)?.[1];
+    expect(line, dry.stderr).toBe(`safe-run -C ${p.dir} restore ${id} --into ${path.join(p.dir, 'copy', 'other.db')} --yes`);
+
+    const pasted = await pasteIntoShell(line!, tempDir('safe-run-elsewhere-'));
+    expect(pasted.code, pasted.stderr).toBe(0);
+    expect(rowsOf(path.join(p.dir, 'copy', 'other.db'))).toEqual(backupRows);
+    expect(rowsOf(p.dbPath)).toEqual(liveRows); // the backup's own database was not the target
+  });
+});
