@@ -47,3 +47,14 @@ describe('the printed rollback command', () => {
     expect(entry!.rollbackCommand).toBe(undo);
   });
 });
+
+describe('the rollback confirmation', () => {
+  it('names the command as the log shows it, quoted, so that sh -c \'…\' is not shown as another command', async () => {
+    const p = awkwardProject();
+    const run = await runCli(['--', 'sh', '-c', 'exit 0'], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const rollback = await runCli(['rollback', 'last', '--yes'], { cwd: p.dir });
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stderr).toContain(`Roll back app to its state before "sh -c 'exit 0'" (`);
+  });
+});

@@ -10,6 +10,7 @@ import { parse, waitMs } from '../args.js';
 import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { clip, when } from '../render/format.js';
+import { describeRun } from '../render/run-summary.js';
 import { contextFrom } from '../setup.js';
 import { confirmRestore, performRestore, printPreview, restorePreview, safetyLines } from './restore-flow.js';
 
@@ -55,7 +56,7 @@ export async function run(args: string[]): Promise<number> {
   refusePruned(runs, await ctx.store.list(), target);
   const backups = await backupsOfRun(ctx, target, 'restore');
   const databases = [...new Set(backups.map((b) => b.database))];
-  const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${clip(oneLine(target.argv), 40)}"`;
+  const what = target.kind === 'restore' || target.kind === 'rollback' ? `the ${target.kind}` : `"${clip(describeRun(target), 40)}"`;
   const title = `Roll back ${databases.join(', ')} to ${databases.length === 1 ? 'its state' : 'their state'} before ${what} (${when(target.startedAt)})`;
   const later = laterRunsLine(databases, laterRuns(runs, target, databases), runs);
   if (values['dry-run']) {
