@@ -9,6 +9,7 @@ import { COMMAND_OPTIONS } from '../options.js';
 import { eventRenderer } from '../render/events.js';
 import { backupJson } from '../render/json.js';
 import { contextFrom } from '../setup.js';
+import { restoreCommand } from './restore-flow.js';
 
 export const help = `safe-run backup — take a verified manual backup now
 
@@ -60,6 +61,6 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   if (values.json) process.stdout.write(JSON.stringify(backups.map(backupJson), null, 2) + '\n');
-  else for (const b of backups) process.stderr.write(`restore with: safe-run restore ${b.id}\n`);
+  else for (const b of backups) process.stderr.write(`restore with: ${restoreCommand(ctx, b.id, { yes: false })}\n`);
   return 0;
 }

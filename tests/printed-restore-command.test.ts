@@ -1,5 +1,5 @@
-// The command a dry-run restore prints is the restore that was previewed: pasted anywhere, it restores the
-// same backup onto the same target (--into included), and without a terminal it carries --yes.
+// The restore commands safe-run prints are meant to be pasted, like the rollback command: from any directory
+// they restore that backup onto the target that was meant (--into included), with --yes without a terminal.
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import path from 'node:path';
@@ -28,5 +28,21 @@ describe('restore --dry-run', () => {
     expect(pasted.code, pasted.stderr).toBe(0);
     expect(rowsOf(path.join(p.dir, 'copy', 'other.db'))).toEqual(backupRows);
     expect(rowsOf(p.dbPath)).toEqual(liveRows); // the backup's own database was not the target
+  });
+
+  it('backup prints a restore command that works pasted into sh from another directory', async () => {
+    const p = tempProject('safe-run-backup-cmd-', { rows: 20 });
+    removeLater(p.dir);
+    const backup = await runCli(['backup'], { cwd: p.dir });
+    expect(backup.code, backup.stderr).toBe(0);
+    const before = rowsOf(p.dbPath);
+    const db = new Database(p.dbPath);
+    db.exec('DELETE FROM users');
+    db.close();
+    const line = /^restore with: (.*)$/m.exec(backup.stderr)?.[1];
+    expect(line, backup.stderr).toMatch(new RegExp(`^safe-run -C ${p.dir} restore [0-9a-f]{12}$`));
+    const pasted = await pasteIntoShell(`${line} --yes`, tempDir('safe-run-elsewhere-'));
+    expect(pasted.code, pasted.stderr).toBe(0);
+    expect(rowsOf(p.dbPath)).toEqual(before);
   });
 });
