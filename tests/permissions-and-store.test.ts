@@ -143,7 +143,7 @@ describe.concurrent('the backup store', () => {
     expect(taken.code, taken.stderr).toBe(0);
     const [backup] = await listOf(p.dir);
     expect(backup).toMatchObject({ kind: 'manual', reason: 'before the big import', database: 'app' });
-    expect(taken.stderr).toContain(`safe-run restore ${backup!.id}`);
+    expect(taken.stderr).toMatch(new RegExp(`^restore with: safe-run -C \\S+ restore ${backup!.id}$`, 'm'));
     // A manual backup is logged as a run of its own, which the backup names.
     const runs = JSON.parse((await runCli(['log', '--json'], { cwd: p.dir })).stdout) as Array<{ id: string; kind: string }>;
     expect(runs.map((r) => [r.id, r.kind])).toEqual([[backup!.runId, 'backup']]);
