@@ -55,7 +55,7 @@ describe('a manual backup', () => {
     expect(runs[0]).toMatchObject({ kind: 'backup', status: 'succeeded', reason: 'before the import', exitCode: 0 });
     expect(runs[0]!.backups.map((b) => [b.id, b.engine])).toEqual([[backupId, 'sqlite']]);
     const shown = await runCli(['show', 'last'], { cwd: p.dir });
-    expect(shown.stdout).toMatch(new RegExp(`restore\\s+safe-run restore ${backupId}`));
+    expect(shown.stdout).toMatch(new RegExp(`restore\\s+safe-run -C \\S+ restore ${backupId}$`, 'm')); // pasteable anywhere
     expect(shown.stdout).not.toMatch(/undo/);
   });
 

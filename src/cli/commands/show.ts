@@ -8,6 +8,7 @@ import { recheckBackup } from '../../core/recheck-backup.js';
 import { paintFor } from '../render/colour.js';
 import { runJson } from '../render/json.js';
 import { renderRunDetails, type CheckedBackup } from '../render/run-details.js';
+import { projectArgs } from '../../core/rollback-command.js';
 import { viewWidth } from '../render/table.js';
 import { contextFrom } from '../setup.js';
 
@@ -69,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const c = paintFor(process.stdout);
-  process.stdout.write(renderRunDetails({ record, backups, restored, verified: verify, width: viewWidth(), cwd: ctx.cwd }, c) + '\n');
+  process.stdout.write(renderRunDetails({ record, backups, restored, verified: verify, width: viewWidth(), cwd: ctx.cwd, project: projectArgs(ctx) }, c) + '\n');
   return 0;
 }
 

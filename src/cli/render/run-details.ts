@@ -1,5 +1,5 @@
 // The text of `safe-run show`: one run (or restore) in full, labelled lines that fit 80 columns.
-import { shellQuote } from '../../core/shell-quote.js';
+import { shellJoin, shellQuote } from '../../core/shell-quote.js';
 import { shortId } from '../../ids.js';
 import { isOwnCommand, type BackupRef, type RunRecord } from '../../oplog/run-record.js';
 import type { Backup } from '../../store/manifest.js';
@@ -29,6 +29,8 @@ export interface RunDetails {
   width: number;
   /** Paths inside it are shown relative to it. */
   cwd: string;
+  /** `-C <dir>` or `--config <file>`: printed commands carry the project, to be pasted anywhere. */
+  project: string[];
 }
 
 const LABEL = 10;
@@ -110,7 +112,7 @@ function undoLines(d: RunDetails, c: Paint): string[] {
   const r = d.record;
   const isRestore = r.kind === 'restore' || r.kind === 'rollback';
   if (r.status === 'aborted' && !isRestore) return [line('undo', 'nothing to undo: the command never started')];
-  if (r.kind === 'backup') return d.backups.map((b) => line('restore', `safe-run restore ${b.ref.id}`));
+  if (r.kind === 'backup') return d.backups.map((b) => line('restore', shellJoin(['safe-run', ...d.project, 'restore', b.ref.id])));
   const command = r.rollbackCommand ?? (d.backups.length > 0 && !isRestore ? `safe-run rollback ${r.id}` : undefined);
   if (!command && r.backupSkipped) return [line('undo', 'nothing to roll back to: its backup was skipped (backups were switched off)')];
   if (!command) return [line('undo', isRestore ? 'nothing to undo: no database was changed' : 'no backups to roll back to')];
