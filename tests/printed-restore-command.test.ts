@@ -46,3 +46,21 @@ describe('restore --dry-run', () => {
     expect(rowsOf(p.dbPath)).toEqual(before);
   });
 });
+
+describe('rollback --dry-run', () => {
+  it('prints the rollback command with the project and, without a terminal, --yes: pasted elsewhere it rolls back', async () => {
+    const p = tempProject('safe-run-rollback-dry-', { rows: 20 });
+    removeLater(p.dir);
+    const before = rowsOf(p.dbPath);
+    const run = await runCli(['--', 'sqlite3', 'data/app.db', 'DELETE FROM users WHERE id > 3'], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const dry = await runCli(['rollback', 'last', '--dry-run'], { cwd: p.dir });
+    expect(dry.code, dry.stderr).toBe(0);
+    const line = /to roll back: (.*)$/m.exec(dry.stderr)?.[1];
+    expect(line, dry.stderr).toMatch(new RegExp(`^safe-run -C ${p.dir} rollback [0-9a-f]{12} --yes$`));
+    expect(rowsOf(p.dbPath)).toHaveLength(3);
+    const pasted = await pasteIntoShell(line!, tempDir('safe-run-elsewhere-'));
+    expect(pasted.code, pasted.stderr).toBe(0);
+    expect(rowsOf(p.dbPath)).toEqual(before);
+  });
+});

@@ -1,5 +1,4 @@
 // safe-run rollback <run-id>: put back the backups taken before a run (or undo a restore).
-import { shortId } from '../../ids.js';
 import { backupsOfRun } from '../../core/diff-run.js';
 import { refusePruned } from '../../core/pruned-backups.js';
 import { rollbackCommand } from '../../core/rollback-command.js';
@@ -11,7 +10,7 @@ import { COMMAND_OPTIONS } from '../options.js';
 import { paintFor } from '../render/colour.js';
 import { clip, when } from '../render/format.js';
 import { describeRun } from '../render/run-summary.js';
-import { contextFrom } from '../setup.js';
+import { canPrompt, contextFrom } from '../setup.js';
 import { confirmRestore, performRestore, printPreview, restorePreview, safetyLines } from './restore-flow.js';
 
 export const help = `safe-run rollback — restore the backups taken before a run
@@ -63,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
     const c = paintFor(process.stderr);
     process.stderr.write(`${title}\n  ${later}\n`);
     for (const b of backups) await printPreview(restorePreview(ctx), b);
-    process.stderr.write(`${c.bold('dry run')}   nothing was changed; to roll back: safe-run rollback ${shortId(target.id)}\n`);
+    process.stderr.write(`${c.bold('dry run')}   nothing was changed; to roll back: ${rollbackCommand(ctx, target.id)}${canPrompt() ? '' : ' --yes'}\n`);
     return 0;
   }
   const safety = await safetyLines(ctx, backups.map((backup) => ({ backup })));
