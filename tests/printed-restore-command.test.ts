@@ -64,3 +64,18 @@ describe('rollback --dry-run', () => {
     expect(rowsOf(p.dbPath)).toEqual(before);
   });
 });
+
+describe('restore without an id or a terminal', () => {
+  it('names the project in the commands it suggests, so that they work from another directory', async () => {
+    const p = tempProject('safe-run-no-id-', { rows: 5 });
+    removeLater(p.dir);
+    expect((await runCli(['backup'], { cwd: p.dir })).code).toBe(0);
+    const r = await runCli(['-C', p.dir, 'restore'], { cwd: tempDir('safe-run-elsewhere-') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`try: safe-run -C ${p.dir} restore <backup-id> --yes`);
+    const list = /see the ids with: (.*)$/m.exec(r.stderr)?.[1];
+    expect(list).toBe(`safe-run -C ${p.dir} list`);
+    const listed = await pasteIntoShell(list!, tempDir('safe-run-elsewhere-'));
+    expect(listed.stdout).toMatch(/^1 backup: 1 manual/m);
+  });
+});

@@ -12,6 +12,8 @@ import { age, shortPath } from '../render/format.js';
 import { canPrompt, contextFrom } from '../setup.js';
 import { confirmRestore, performRestore, printPreview, restoreCommand, restorePreview, safetyLines } from './restore-flow.js';
 import { runRestoreWizard } from './restore-wizard.js';
+import { projectArgs } from '../../core/rollback-command.js';
+import { shellJoin } from '../../core/shell-quote.js';
 
 export const help = `safe-run restore — restore one backup
 
@@ -49,8 +51,9 @@ export async function run(args: string[]): Promise<number> {
   const dryRun = Boolean(values['dry-run']);
   if (positionals.length === 0) {
     if (!canPrompt()) {
+      const safeRun = shellJoin(['safe-run', ...projectArgs(contextFrom(values))]);
       throw new SafeRunError('usage', 'restore needs a backup id when there is no terminal to choose on', {
-        hint: 'safe-run restore <backup-id> --yes (or --dry-run to only look); see the ids with: safe-run list',
+        hint: `${safeRun} restore <backup-id> --yes (or --dry-run to only look); see the ids with: ${safeRun} list`,
       });
     }
     if (values.yes) {
