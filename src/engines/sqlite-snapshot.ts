@@ -62,7 +62,8 @@ export interface TakenSnapshot {
  *   we held it: it cannot read 0 bytes.) Its header's bytes 18-19 say WAL (2, 2); the copy gets 1, 1
  *   as it is read (rollback-journal mode, exactly the bytes `PRAGMA journal_mode=DELETE` writes there,
  *   without the change counter it also bumps, which SQLite then reads the page count without), and
- *   the sha256 is of the bytes written.
+ *   the sha256 is of the file's bytes as read while the kernel copies them (sqlite-copy.ts): the same
+ *   bytes, since the file does not change.
  * - Otherwise (the -wal has frames): the file and then its -wal are copied inside the read transaction
  *   and the copy's WAL is folded in by SQLite's own checkpoint on the copy. An open read transaction keeps
  *   checkpoints from backfilling past its snapshot and the WAL from being reset, so every page of the
