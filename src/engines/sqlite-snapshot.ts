@@ -143,16 +143,18 @@ export async function takeSnapshot(live: string, dest: string, opts: TakeOptions
     await fs.chmod(dest, 0o600);
     foldCopy(dest, walCopied);
     for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
-    await fsyncPath(dest);
   }
-  if (!opts.check) return copied ?? { sha256: await sha256File(dest), size: (await fs.stat(dest)).size, chunksSeen: false };
+  // The folded copy goes to the disk while it is hashed and checked (the fold itself does not sync).
+  const syncing = copied ? Promise.resolve() : fsyncPath(dest);
+  syncing.catch(() => undefined); // awaited below
   if (facts) return { ...copied!, facts };
-  // The fallback: the copy itself is checked (and hashed, when the fold rewrote it) side by side.
   const [hashed, checked] = await Promise.all([
     copied ?? sha256File(dest).then(async (sha256) => ({ sha256, size: (await fs.stat(dest)).size, chunksSeen: false })),
-    checkCopy(dest, opts.check),
+    // The fallback: the copy itself is checked (and hashed, when the fold rewrote it) side by side.
+    opts.check ? checkCopy(dest, opts.check) : undefined,
   ]);
-  return { ...hashed, facts: checked };
+  await syncing;
+  return checked ? { ...hashed, facts: checked } : hashed;
 }
 
 /**
@@ -169,10 +171,16 @@ export async function checkCopy(file: string, level: CheckLevel, recorded?: Omit
   return size < WORKER_THRESHOLD ? checkAndReadFacts(file, level) : verifyInWorkers(file, level);
 }
 
-/** Fold the copied WAL in and leave a self-contained rollback-journal file: nothing is needed beside it. */
+/**
+ * Fold the copied WAL in and leave a self-contained rollback-journal file: nothing is needed beside it.
+ * Without syncs (synchronous=OFF): the copy is a file of a pending backup that nothing else opens, a
+ * crash discards it whole, and the caller fsyncs it before it counts; SQLite's own syncs would only make
+ * the whole new file reach the disk here, before the hash and the check, instead of beside them.
+ */
 function foldCopy(dest: string, walCopied: boolean): void {
   const copy = new Database(dest, { fileMustExist: true });
   try {
+    copy.pragma('synchronous = OFF');
     if (walCopied || copy.pragma('journal_mode', { simple: true }) === 'wal') {
       copy.pragma('wal_checkpoint(TRUNCATE)');
       copy.pragma('journal_mode = DELETE');
