@@ -29,7 +29,7 @@ export interface BackupRequest {
 
 /**
  * A backup that counts: the snapshot's sha256 is of exactly the bytes fsynced to the store (read back,
- * or taken as the engine wrote them) and the integrity check passed on those bytes (the copy opened
+ * or taken by the engine as it copied them) and the integrity check passed on those bytes (the copy opened
  * read-only, or a read snapshot the engine proved identical to it). On any failure the partial files are removed and a
  * SafeRunError('backup') says what went wrong and what to try.
  */

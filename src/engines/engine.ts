@@ -79,7 +79,7 @@ export interface SnapshotOutput {
   files: string[];
   /**
    * Given when `opts.check` was asked for and the engine did the caller's work itself while writing:
-   * the sha256 and size of exactly the bytes of each file (same order as `files`), taken as they were
+   * the sha256 and size of exactly the bytes of each file (same order as `files`), taken while they were
    * written and fsynced, and the facts of a check that provably read those same bytes. The caller then
    * neither reads the files again nor checks them.
    */

@@ -66,13 +66,15 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
       const stored = await sha256File(req.backupFile);
       if (stored !== req.storedSha256) throw checksumMismatch(req.storedSha256, stored);
     }
-    // Copy once, verify once: the staged copy is hashed as it is written (decompressed, for a compressed
-    // backup), and an uncompressed backup is checked in the store while it is copied (see checkInStore).
+    // Copy once, verify once: the stored file is hashed as it is read while the kernel copies it (a
+    // compressed one is hashed as it is decompressed into the staged copy), and an uncompressed backup
+    // is checked in the store meanwhile (see checkInStore).
     // Its recorded facts (row counts, page count) are of the same bytes once the sha256 matches: only
     // the integrity check runs again. Until then they are only trusted as far as that check goes.
     const recorded = usableFacts(req.recordedFacts);
     // A page backup has no file in the store to check: it is reassembled (and hashed) into the staged copy.
-    const checkingStored = req.compression || req.assemble ? undefined : checkInStore(engine, req.backupFile, req.level, recorded);
+    const storedAs = req.compression || req.assemble ? undefined : await fs.stat(req.backupFile, { bigint: true });
+    const checkingStored = storedAs ? checkInStore(engine, req.backupFile, req.level, storedAs, recorded) : undefined;
     checkingStored?.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     const actual = await (async () => {
       let sha256: string;
@@ -85,6 +87,9 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
         sha256 = hash.digest('hex');
       } else {
         sha256 = (await copyHashing(req.backupFile, staged)).sha256;
+        // The hash was read from the stored file while the kernel copied it: the same bytes, unless the
+        // stored file was written meanwhile; then the staged copy itself is hashed.
+        if (!(await unchangedSince(req.backupFile, storedAs!))) sha256 = await sha256File(staged);
       }
       // The restored file keeps the live file's owner and mode, not the backup's 0600.
       if (live) {
@@ -106,7 +111,11 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
       throw checksumMismatch(req.sha256, actual);
     }
     // Checking the staged copy checks the backup too: its sha256 matched, they are the same bytes.
-    const checking = (checkingStored ?? Promise.resolve(undefined)).then((facts) => facts ?? engine.verifyFile(staged, req.level, recorded));
+    // Evaluated once both the copy and the check of the stored file are done: unchanged since before
+    // either began, so both read the same bytes (see checkInStore).
+    const checking = (checkingStored ?? Promise.resolve(undefined)).then(async (facts) =>
+      facts && (await unchangedSince(req.backupFile, storedAs!)) ? facts : engine.verifyFile(staged, req.level, recorded),
+    );
     checking.catch(() => undefined);
     let keptAs: BigIntStats | undefined;
     const keeping =
@@ -142,19 +151,23 @@ export async function stageSqliteRestore(engine: SqliteEngine, req: StageRequest
  * Check an uncompressed backup where it is stored, while it is copied: resolves to its facts, or to
  * undefined when the file may have changed between the two reads (then the staged copy is checked).
  *
- * Why this checks the staged bytes: the copy's sha256 (of the bytes written to the staged file) must
- * equal the recorded one, and the check read the stored file. Both read the same file; if no write
- * reached it from before the first read to after the last (its inode, size, mtime and ctime, to the
- * nanosecond, are as they were: every write, truncate or replacement changes one of them), both read
- * the same bytes. A backup file is never written after it is published, so this only fails when
- * something else is at work, and then costs one more check.
+ * Why this checks the staged bytes: the staged copy is the kernel's copy of the stored file, its sha256
+ * is of the stored file's bytes as read meanwhile and must equal the recorded one, and the check read
+ * the stored file too. All three read the same file; if no write reached it from before the first read
+ * to after the last (its inode, size, mtime and ctime, to the nanosecond, are as they were: every write,
+ * truncate or replacement changes one of them), all three saw the same bytes. The caller tests that once
+ * the copy and this check are both done. A backup file is never written after it is published, so this
+ * only fails when something else is at work, and then costs a hash or a check of the staged copy.
  */
-async function checkInStore(engine: SqliteEngine, file: string, level: CheckLevel, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts | undefined> {
-  const before = await fs.stat(file, { bigint: true });
+async function checkInStore(engine: SqliteEngine, file: string, level: CheckLevel, before: BigIntStats, recorded?: Omit<SnapshotFacts, 'check'>): Promise<SnapshotFacts | undefined> {
   const facts = await engine.verifyFile(file, level, recorded);
-  const after = await fs.stat(file, { bigint: true });
-  const same = before.ino === after.ino && before.dev === after.dev && before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
-  return same ? facts : undefined;
+  return (await unchangedSince(file, before)) ? facts : undefined;
+}
+
+/** Whether no write reached `file` since `before` was taken: the same inode, size, mtime and ctime. */
+async function unchangedSince(file: string, before: BigIntStats): Promise<boolean> {
+  const after = await fs.stat(file, { bigint: true }).catch(() => undefined);
+  return !!after && before.ino === after.ino && before.dev === after.dev && before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
 }
 
 /**

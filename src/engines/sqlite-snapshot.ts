@@ -62,7 +62,8 @@ export interface TakenSnapshot {
  *   we held it: it cannot read 0 bytes.) Its header's bytes 18-19 say WAL (2, 2); the copy gets 1, 1
  *   as it is read (rollback-journal mode, exactly the bytes `PRAGMA journal_mode=DELETE` writes there,
  *   without the change counter it also bumps, which SQLite then reads the page count without), and
- *   the sha256 is of the bytes written.
+ *   the sha256 is of the file's bytes as read while the kernel copies them (sqlite-copy.ts): the same
+ *   bytes, since the file does not change.
  * - Otherwise (the -wal has frames): the file and then its -wal are copied inside the read transaction
  *   and the copy's WAL is folded in by SQLite's own checkpoint on the copy. An open read transaction keeps
  *   checkpoints from backfilling past its snapshot and the WAL from being reset, so every page of the
@@ -142,16 +143,19 @@ export async function takeSnapshot(live: string, dest: string, opts: TakeOptions
     await fs.chmod(dest, 0o600);
     foldCopy(dest, walCopied);
     for (const suffix of SIDE_FILES) await fs.rm(`${dest}${suffix}`, { force: true });
-    if (opts.durable ?? true) await fsyncPath(dest);
   }
-  if (!opts.check) return copied ?? { sha256: await sha256File(dest), size: (await fs.stat(dest)).size, chunksSeen: false };
+  // The folded copy goes to the disk while it is hashed and checked (the fold itself does not sync).
+  // Not at all when the caller keeps only some of its pages (durable: false, the page store).
+  const syncing = copied || !(opts.durable ?? true) ? Promise.resolve() : fsyncPath(dest);
+  syncing.catch(() => undefined); // awaited below
   if (facts) return { ...copied!, facts };
-  // The fallback: the copy itself is checked (and hashed, when the fold rewrote it) side by side.
   const [hashed, checked] = await Promise.all([
     copied ?? sha256File(dest).then(async (sha256) => ({ sha256, size: (await fs.stat(dest)).size, chunksSeen: false })),
-    checkCopy(dest, opts.check),
+    // The fallback: the copy itself is checked (and hashed, when the fold rewrote it) side by side.
+    opts.check ? checkCopy(dest, opts.check) : undefined,
   ]);
-  return { ...hashed, facts: checked };
+  await syncing;
+  return checked ? { ...hashed, facts: checked } : hashed;
 }
 
 /**
@@ -168,10 +172,16 @@ export async function checkCopy(file: string, level: CheckLevel, recorded?: Omit
   return size < WORKER_THRESHOLD ? checkAndReadFacts(file, level) : verifyInWorkers(file, level);
 }
 
-/** Fold the copied WAL in and leave a self-contained rollback-journal file: nothing is needed beside it. */
+/**
+ * Fold the copied WAL in and leave a self-contained rollback-journal file: nothing is needed beside it.
+ * Without syncs (synchronous=OFF): the copy is a file of a pending backup that nothing else opens, a
+ * crash discards it whole, and the caller fsyncs it before it counts; SQLite's own syncs would only make
+ * the whole new file reach the disk here, before the hash and the check, instead of beside them.
+ */
 function foldCopy(dest: string, walCopied: boolean): void {
   const copy = new Database(dest, { fileMustExist: true });
   try {
+    copy.pragma('synchronous = OFF');
     if (walCopied || copy.pragma('journal_mode', { simple: true }) === 'wal') {
       copy.pragma('wal_checkpoint(TRUNCATE)');
       copy.pragma('journal_mode = DELETE');
