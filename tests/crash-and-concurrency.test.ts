@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, makeSampleDb, rowsOf, runCli, startCli, tempProject, type CliResult } from './helpers/cli.js';
+import { bigProject as makeBigProject } from './helpers/cli.js';
 import { backupFileOf } from './helpers/store.js';
 
 interface ListedBackup {
@@ -82,18 +83,10 @@ async function expectOnlyWholeBackups(cwd: string) {
   return listed;
 }
 
-/** A project whose database `app` has `mb` MB of blobs besides its 50 users, so that copying it takes a while. */
 function bigProject(prefix: string, mb: number) {
-  const p = tempProject(prefix, { rows: 50 });
+  const p = makeBigProject(prefix, mb);
   cleanups.push(p.cleanup);
-  const db = new Database(p.dbPath);
-  db.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-  const ins = db.prepare('INSERT INTO blobs (data) VALUES (?)');
-  db.transaction(() => {
-    for (let i = 0; i < mb * 16; i++) ins.run(randomBytes(65536));
-  })();
-  db.close();
-  return { ...p, storeDir: path.join(p.dir, 'backups', 'app'), dataDir: path.dirname(p.dbPath), dbName: path.basename(p.dbPath) };
+  return p;
 }
 
 /**

@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, binForNobody, integrityOf, makeSampleDb, ROOT, rowsOf, runCli, runProcess, startCli, tempProject } from './helpers/cli.js';
+import { bigProject as makeBigProject } from './helpers/cli.js';
 import { listOf, logOf, waitFor } from './helpers/review.js';
 import { csrfOf, request } from './helpers/dashboard.js';
 import { backupFileOf } from './helpers/store.js';
@@ -34,18 +35,10 @@ function writeConfig(dir: string, config: Record<string, unknown>) {
   writeFileSync(path.join(dir, 'safe-run.config.json'), JSON.stringify(config, null, 2));
 }
 
-/** A project whose one database `app` holds `mb` MB of blobs, so that backing it up takes a while. */
 function bigProject(prefix: string, mb: number) {
-  const p = tempProject(prefix, { rows: 50 });
+  const p = makeBigProject(prefix, mb);
   cleanups.push(p.cleanup);
-  const db = new Database(p.dbPath);
-  db.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-  const ins = db.prepare('INSERT INTO blobs (data) VALUES (?)');
-  db.transaction(() => {
-    for (let i = 0; i < mb * 16; i++) ins.run(randomBytes(65536));
-  })();
-  db.close();
-  return { ...p, storeDir: path.join(p.dir, 'backups', 'app') };
+  return p;
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -167,26 +160,16 @@ describe('safe-run serve', () => {
     expect((await listOf(p.dir)).map((b) => b.database).filter((d) => d !== 'app')).toEqual([]);
   });
 
-  it('finishes a backup under way when SIGTERM comes, then takes the shutdown backup, keeps nothing partial and exits 0', async () => {
-    const p = bigProject('safe-run-serve-term-', 96);
+  it.each([
+    ['SIGTERM', 'finishes a backup under way when SIGTERM comes, then takes the shutdown backup, keeps nothing partial and exits 0'],
+    ['SIGHUP', 'stops the same way on SIGHUP (its terminal or ssh session closed): the backup under way finishes, then the shutdown backup, exit 0'],
+  ] as const)('%s: %s', async (signal) => {
+    const p = bigProject(`safe-run-serve-${signal.toLowerCase()}-`, 96);
     const s = startServe(p.dir, ['--every', '1h']);
     await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the startup backup never started'));
-    s.child.kill('SIGTERM');
+    s.child.kill(signal);
     expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
     // The signal came mid-backup (the premise): the startup backup was reported done after "stopping".
-    const order = s.events.map((e) => (e.type === 'backup-done' ? `done ${e.kind}` : e.type)).filter((t) => t === 'stopping' || t.startsWith('done'));
-    expect(order, s.why('order')).toEqual(['stopping', 'done startup', 'done shutdown']);
-    const listed = await expectWholeBackups(p.dir);
-    expect(listed.map((b) => b.kind).sort()).toEqual(['shutdown', 'startup']);
-    expect(tempDirs(p.storeDir)).toEqual([]);
-  });
-
-  it('stops the same way on SIGHUP (its terminal or ssh session closed): the backup under way finishes, then the shutdown backup, exit 0', async () => {
-    const p = bigProject('safe-run-serve-hup-', 96);
-    const s = startServe(p.dir, ['--every', '1h']);
-    await waitFor(() => tempDirs(p.storeDir).length > 0, 30_000, s.why('the startup backup never started'));
-    s.child.kill('SIGHUP');
-    expect(await s.done, s.stderr()).toEqual({ code: 0, signal: null });
     const order = s.events.map((e) => (e.type === 'backup-done' ? `done ${e.kind}` : e.type)).filter((t) => t === 'stopping' || t.startsWith('done'));
     expect(order, s.why('order')).toEqual(['stopping', 'done startup', 'done shutdown']);
     const listed = await expectWholeBackups(p.dir);

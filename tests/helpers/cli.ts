@@ -1,6 +1,7 @@
 // Run the real CLI as a child process, in temp projects with real SQLite files.
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,4 +137,20 @@ export function binForNobody(): string {
   spawnSync('chmod', ['-R', 'a+rX', root]);
   process.on('exit', () => rmSync(root, { recursive: true, force: true }));
   return (nobodyBin = path.join(root, 'bin', 'safe-run.js'));
+}
+
+/**
+ * A temp project whose database `app` holds `mb` MB of 64 KB blobs besides its 50 users, so that backing
+ * it up or copying it takes a while (kill and signal tests). The caller removes it with `cleanup`.
+ */
+export function bigProject(prefix: string, mb: number) {
+  const p = tempProject(prefix, { rows: 50 });
+  const db = new Database(p.dbPath);
+  db.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
+  const ins = db.prepare('INSERT INTO blobs (data) VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < mb * 16; i++) ins.run(randomBytes(65536));
+  })();
+  db.close();
+  return { ...p, storeDir: path.join(p.dir, 'backups', 'app'), dataDir: path.dirname(p.dbPath), dbName: path.basename(p.dbPath) };
 }
