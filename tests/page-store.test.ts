@@ -2,7 +2,7 @@
 // and that prune, verify and kill -9 keep every listed backup restorable.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -183,6 +183,38 @@ describe('verify of a damaged pack', () => {
     expect(state[third.id]!.state).toBe('failed');
     expect(state[third.id]!.problems.join(' ')).toContain(`stored in pages.pack of backup ${second.id}`);
   });
+});
+
+describe('restore of a page backup whose pack is gone or is a link', () => {
+  for (const damage of ['deleted', 'symlink'] as const) {
+    it(`refuses (exit 4) naming the pack when it was ${damage === 'deleted' ? 'deleted' : 'replaced by a symbolic link'}, and leaves the live database as it was`, async () => {
+      const p = project(20_000);
+      await backup(p.dir);
+      touch(p.dbPath, 100, 300, 'first ');
+      const repeat = await backup(p.dir);
+      expect(repeat.pages).not.toBeNull();
+      const pack = path.join(dirOf(repeat), 'pages.pack');
+      if (damage === 'symlink') {
+        const elsewhere = path.join(p.dir, 'elsewhere.pack');
+        writeFileSync(elsewhere, readFileSync(pack));
+        rmSync(pack);
+        symlinkSync(elsewhere, pack);
+      } else {
+        rmSync(pack);
+      }
+      touch(p.dbPath, 1, 50, 'live ');
+      const live = rowsOf(p.dbPath);
+      const r = await runCli(['restore', repeat.id, '--yes'], { cwd: p.dir });
+      expect(r.code, r.stderr).toBe(4);
+      // What is wrong and where, in words: not a bare errno text.
+      expect(r.stderr).toContain(`pages.pack of backup ${repeat.id}`);
+      expect(r.stderr).toMatch(damage === 'deleted' ? /is gone/ : /symbolic link/);
+      expect(r.stderr).not.toMatch(/ENOENT|ELOOP|no such file or directory/);
+      expect(r.stderr).toContain('safe-run list');
+      expect(rowsOf(p.dbPath)).toEqual(live);
+      expect(integrityOf(p.dbPath)).toBe('ok');
+    });
+  }
 });
 
 describe('prune of page backups', () => {

@@ -27,7 +27,12 @@ export async function assemblePages(dir: string, m: BackupManifest, dest: string
   const handles = new Map<string, fs.FileHandle>();
   const open = async (p: Pack) => {
     let fh = handles.get(p.data);
-    if (!fh) handles.set(p.data, (fh = await openPack(p.data)));
+    if (!fh) {
+      fh = await openPack(p.data).catch((err: NodeJS.ErrnoException) => {
+        throw unreadablePack(m, p, err);
+      });
+      handles.set(p.data, fh);
+    }
     return fh;
   };
   const perChunk = CHUNK / pageSize;
@@ -81,6 +86,12 @@ async function load(dir: string, m: BackupManifest): Promise<{ index: HashList; 
     for (const p of await packsOf(b.dir, b.manifest)) if (p.pageSize === index.pageSize) locator.add(p);
   }
   return { index, locator };
+}
+
+/** A pack that was listed a moment ago cannot be opened: say which, of which backup, and why, in words. */
+function unreadablePack(m: BackupManifest, p: Pack, err: NodeJS.ErrnoException): EngineError {
+  const why = err.code === 'ENOENT' ? 'is gone' : err.code === 'ELOOP' ? 'is a symbolic link (not followed)' : err.code === 'EACCES' || err.code === 'EPERM' ? 'cannot be read by this user' : `cannot be opened (${err.code ?? err.message})`;
+  return new EngineError('checksum', `backup ${m.id}: ${path.basename(p.data)} of backup ${p.owner} ${why}`, { hint: DAMAGED_HINT, cause: err });
 }
 
 function missingPage(m: BackupManifest, page: number): EngineError {
