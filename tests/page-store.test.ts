@@ -210,6 +210,9 @@ describe('restore of a page backup whose pack is gone or is a link', () => {
       expect(r.stderr).toContain(`pages.pack of backup ${repeat.id}`);
       expect(r.stderr).toMatch(damage === 'deleted' ? /is gone/ : /symbolic link/);
       expect(r.stderr).not.toMatch(/ENOENT|ELOOP|no such file or directory/);
+      // No whole-file sha256 was compared: the message does not claim one differs.
+      expect(r.stderr).toContain(`refusing to restore backup ${repeat.id} of app: it is damaged: pages.pack of backup ${repeat.id}`);
+      expect(r.stderr).not.toMatch(/sha256/);
       expect(r.stderr).toContain('safe-run list');
       expect(rowsOf(p.dbPath)).toEqual(live);
       expect(integrityOf(p.dbPath)).toBe('ok');

@@ -64,7 +64,12 @@ export function stageRefused(backup: Backup, storeRoot: string, err: unknown): S
   if (err instanceof EngineError && err.failure !== 'checksum' && err.failure !== 'check-failed' && err.hint) {
     return new SafeRunError('restore', `cannot restore ${backup.database}: ${err.message}`, { ...fields, stage: 'stage', hint: `nothing was changed; ${err.hint}` });
   }
-  const what = isEngineError(err, 'checksum')
+  // A page backup that cannot be put together (a pack gone, a page missing or changed) says so itself,
+  // starting with the backup's id: no whole-file sha256 was compared then, so do not claim one differs.
+  const ownWords = isEngineError(err, 'checksum') && err.message.startsWith(`backup ${backup.id}`);
+  const what = ownWords
+    ? `it is damaged: ${err.message.replace(`backup ${backup.id} is damaged: `, '').replace(`backup ${backup.id}: `, '')}`
+    : isEngineError(err, 'checksum')
     ? `its sha256 does not match the one recorded (${err.message})`
     : isEngineError(err, 'check-failed')
       ? `it fails the integrity check (${err.message.replace(/^integrity check failed: /, '')})`
