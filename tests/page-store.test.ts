@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../src/core/verify-store.js';
 import { integrityOf, rowsOf, runCli, startCli, tempProject } from './helpers/cli.js';
-import { listOf } from './helpers/store.js';
+import { backupFileOf, listOf } from './helpers/store.js';
 
 const require = createRequire(import.meta.url);
 const projects: Array<ReturnType<typeof tempProject>> = [];
@@ -218,6 +218,36 @@ describe('restore of a page backup whose pack is gone or is a link', () => {
       expect(integrityOf(p.dbPath)).toBe('ok');
     });
   }
+});
+
+describe('restore --into of a page backup while a prune moves the pages it uses', () => {
+  it('still restores the rows it was taken with (the pages are found where the prune moved them)', async () => {
+    const p = project(12_000);
+    for (let i = 0; i < 3; i++) await guardedTouch(p.dir, p.dbPath, 1_000 * i + 1, 1_000 * i + 100, `run ${i} `);
+    const newest = (await listOf(p.dir))[0]!;
+    expect(newest.pages).not.toBeNull();
+    // Its rows: the database before the third run's script.
+    const expected = rowsOf(await backupFileOf(p.dir, newest));
+    // restore --into locks the file it writes, not the live database: a prune of the same store runs.
+    const resume = path.join(p.dir, 'resume');
+    const into = path.join(p.dir, 'restored', 'during-prune.db');
+    const child = startCli(['restore', newest.id, '--into', into, '--yes'], { cwd: p.dir, env: { SAFE_RUN_TEST_PAUSE_AT: 'restore-pages-located', SAFE_RUN_TEST_RESUME_FILE: resume } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const t0 = Date.now();
+    while (!err.includes('paused at restore-pages-located')) {
+      if (child.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`restore did not reach the pause: ${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pruned = await runCli(['prune', '--keep-last', '1'], { cwd: p.dir });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(await listOf(p.dir)).toHaveLength(1);
+    writeFileSync(resume, '');
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code, err).toBe(0);
+    expect(integrityOf(into)).toBe('ok');
+    expect(rowsOf(into)).toEqual(expected);
+  });
 });
 
 describe('prune of page backups', () => {

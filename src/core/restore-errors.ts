@@ -68,7 +68,7 @@ export function stageRefused(backup: Backup, storeRoot: string, err: unknown): S
   // starting with the backup's id: no whole-file sha256 was compared then, so do not claim one differs.
   const ownWords = isEngineError(err, 'checksum') && err.message.startsWith(`backup ${backup.id}`);
   const what = ownWords
-    ? `it is damaged: ${err.message.replace(`backup ${backup.id} is damaged: `, '').replace(`backup ${backup.id}: `, '')}`
+    ? ((detail) => (detail.startsWith('it ') ? detail : `it is damaged: ${detail}`))(err.message.replace(`backup ${backup.id} is damaged: `, '').replace(`backup ${backup.id}: `, ''))
     : isEngineError(err, 'checksum')
     ? `its sha256 does not match the one recorded (${err.message})`
     : isEngineError(err, 'check-failed')

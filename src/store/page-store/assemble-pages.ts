@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { checksumMismatch, EngineError } from '../../engines/engine-errors.js';
-import type { BackupManifest } from '../manifest.js';
+import { MANIFEST, type BackupManifest } from '../manifest.js';
 import { pageHasher } from './page-hash.js';
+import { pauseForTest } from './test-pause.js';
 import { INDEX_FILE, readHashList, type HashList } from './page-files.js';
 import { backupDirs, keyOf, openPack, PageLocator, packsOf, type Pack } from './packs.js';
 
@@ -20,7 +21,24 @@ const DAMAGED_HINT = 'pick another backup with: safe-run list; safe-run verify n
  * or missing pages and the backups whose packs hold them.
  */
 export async function assemblePages(dir: string, m: BackupManifest, dest: string): Promise<{ sha256: string; size: number }> {
+  try {
+    return await assembleOnce(dir, m, dest, true);
+  } catch (err) {
+    // A pack that was there when the pages were located is gone: a prune (which does not wait for a
+    // restore --into, whose lock is the file it writes) moved its pages into a backup it keeps, or
+    // removed this very backup. Locate the pages again, once; a pack still gone then is damage.
+    if (!(err instanceof EngineError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')) throw err;
+    await fs.rm(dest, { force: true });
+    if (!(await fs.stat(path.join(dir, MANIFEST)).catch(() => undefined))) {
+      throw new EngineError('checksum', `backup ${m.id}: it was removed while it was being restored (by a prune run at the same time)`, { hint: 'nothing was changed; pick another backup with: safe-run list' });
+    }
+    return await assembleOnce(dir, m, dest, false);
+  }
+}
+
+async function assembleOnce(dir: string, m: BackupManifest, dest: string, first: boolean): Promise<{ sha256: string; size: number }> {
   const { index, locator } = await load(dir, m);
+  if (first) await pauseForTest('restore-pages-located');
   const pageSize = index.pageSize;
   const out = await fs.open(dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   const sha = createHash('sha256');
