@@ -250,6 +250,34 @@ describe('restore --into of a page backup while a prune moves the pages it uses'
   });
 });
 
+describe('verify while a prune removes backups', () => {
+  it('does not report the pruned ones as missing (exit 0), and verifies the one kept', async () => {
+    const p = project(12_000);
+    for (let i = 0; i < 3; i++) await guardedTouch(p.dir, p.dbPath, 1_000 * i + 1, 1_000 * i + 100, `run ${i} `);
+    const resume = path.join(p.dir, 'resume');
+    const child = startCli(['verify', '--json'], { cwd: p.dir, env: { SAFE_RUN_TEST_PAUSE_AT: 'verify-listed', SAFE_RUN_TEST_RESUME_FILE: resume } });
+    let err = '';
+    let out = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    const t0 = Date.now();
+    while (!err.includes('paused at verify-listed')) {
+      if (child.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`verify did not reach the pause: ${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pruned = await runCli(['prune', '--keep-last', '1'], { cwd: p.dir });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const kept = await listOf(p.dir);
+    expect(kept).toHaveLength(1);
+    writeFileSync(resume, '');
+    const code = await new Promise((r) => child.once('close', r));
+    const report = JSON.parse(out) as VerifyReport;
+    expect(code, out + err).toBe(0);
+    expect(report.summary.missing).toBe(0);
+    expect(report.backups.map((b) => [b.id, b.state])).toEqual([[kept[0]!.id, 'verified']]);
+  });
+});
+
 describe('prune of page backups', () => {
   for (const links of [true, false]) {
     it(`moves the pages later backups still use before removing a backup (${links ? 'hard links' : 'copied, without hard links'}); every kept one restores`, async () => {

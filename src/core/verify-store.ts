@@ -1,8 +1,11 @@
 // Re-verify the store: every backup re-hashed and re-checked as a restore would, plus what cannot be a
 // backup (damaged manifests, orphan files), and how old each database's newest good backup is.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { CheckLevel, DatabaseConfig } from '../config.js';
 import { describeCause, SafeRunError } from '../errors.js';
-import type { BackupKind, Backup } from '../store/manifest.js';
+import { MANIFEST, type BackupKind, type Backup } from '../store/manifest.js';
+import { pauseForTest } from '../store/page-store/test-pause.js';
 import type { OrphanEntry } from '../store/store-inventory.js';
 import { recordVerification } from '../store/verification-record.js';
 import { checkAgainstLog } from './backup-identity.js';
@@ -88,8 +91,12 @@ export async function verifyStore(ctx: Context, req: VerifyRequest): Promise<Ver
     results.push(r);
     req.onBackup?.(r);
   }
+  await pauseForTest('verify-listed');
   for (const b of all.backups.filter((x) => inScope(x.database, x.source, x.id)).reverse()) {
     const r = await verifyOne(b, req.level, runs, ctx.config.databases);
+    // Its whole directory left the store while we checked: a prune removed it (verify does not wait
+    // for one). It is no longer listed, so it is not reported: a missing backup is one still listed.
+    if (r.state !== 'verified' && !(await isListed(b))) continue;
     results.push(r);
     req.onBackup?.(r);
     if (r.state === 'damaged' || r.state === 'missing') continue; // nothing of its own left to write beside
@@ -147,4 +154,12 @@ function judgeFreshness(results: VerifiedBackup[], req: VerifyRequest, now: numb
     const ageMs = newest ? now - Date.parse(newest.createdAt!) : null;
     return { database, newestVerified: newest?.id ?? null, createdAt: newest?.createdAt ?? null, ageMs, ok: ageMs !== null && ageMs <= req.maxAgeMs! };
   });
+}
+
+/** Whether the backup's directory is still in the store under its id (its manifest there). */
+async function isListed(b: Backup): Promise<boolean> {
+  return fs
+    .stat(path.join(path.dirname(b.path), MANIFEST))
+    .then(() => true)
+    .catch(() => false);
 }
