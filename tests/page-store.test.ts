@@ -278,6 +278,48 @@ describe('verify while a prune removes backups', () => {
   });
 });
 
+describe('a full backup whose page list (pages.idx) is damaged', () => {
+  it('still serves its pages to the backups that share them: they restore to their rows and verify', async () => {
+    const p = project(20_000);
+    const first = await backup(p.dir);
+    touch(p.dbPath, 100, 300, 'first ');
+    const expected = rowsOf(p.dbPath);
+    const repeat = await backup(p.dir);
+    expect(repeat.pages).not.toBeNull();
+    // The full file is intact; only the list of its pages' hashes, written beside it to share from, is not.
+    const idx = path.join(dirOf(first), 'pages.idx');
+    const bytes = readFileSync(idx);
+    bytes[100]! ^= 0xff;
+    writeFileSync(idx, bytes);
+    expect((await rowsRestored(p.dir, repeat.id, 'idx-damaged')).rows).toEqual(expected);
+    const v = await verify(p.dir);
+    expect(v.code, JSON.stringify(v.report.backups)).toBe(0);
+  });
+
+  it('when it is pruned, the pages a kept backup uses move with a sound page list: the kept one restores', async () => {
+    const p = project(12_000);
+    const expected: unknown[][] = [];
+    for (let i = 0; i < 3; i++) {
+      expected.push(rowsOf(p.dbPath));
+      await guardedTouch(p.dir, p.dbPath, 1_000 * i + 1, 1_000 * i + 100, `run ${i} `);
+    }
+    const listed = await listOf(p.dir);
+    const full = listed.at(-1)!;
+    expect(full.pages).toBeNull();
+    const idx = path.join(dirOf(full), 'pages.idx');
+    const bytes = readFileSync(idx);
+    bytes[100]! ^= 0xff;
+    writeFileSync(idx, bytes);
+    const r = await runCli(['prune', '--keep-last', '1'], { cwd: p.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const kept = await listOf(p.dir);
+    expect(kept).toHaveLength(1);
+    expect((await rowsRestored(p.dir, kept[0]!.id, 'idx-damaged-pruned')).rows).toEqual(expected[2]);
+    const v = await verify(p.dir);
+    expect(v.code, JSON.stringify(v.report.backups)).toBe(0);
+  });
+});
+
 describe('prune of page backups', () => {
   for (const links of [true, false]) {
     it(`moves the pages later backups still use before removing a backup (${links ? 'hard links' : 'copied, without hard links'}); every kept one restores`, async () => {

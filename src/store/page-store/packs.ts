@@ -4,6 +4,7 @@ import path from 'node:path';
 import { MANIFEST, type BackupManifest } from '../manifest.js';
 import { HASH_BYTES } from './page-hash.js';
 import { INDEX_FILE, movedHashFiles, PACK_FILE, PACK_HASHES_FILE, readHashList } from './page-files.js';
+import { pageListOfFull } from './store-pages.js';
 
 /** A file of raw pages and the hash of each of its slots. */
 export interface Pack {
@@ -16,6 +17,8 @@ export interface Pack {
   pageSize: number;
   count: number;
   hashes: Buffer;
+  /** Its hash list was hashed again from the pages (the file beside it is damaged): never to be linked. */
+  derived?: boolean;
 }
 
 export interface PageLocation {
@@ -44,9 +47,16 @@ export async function packsOf(dir: string, m: BackupManifest): Promise<Pack[]> {
   }
   const packs: Pack[] = [];
   for (const f of found) {
-    const list = await readHashList(path.join(dir, f.hashFile)).catch(() => undefined);
+    let list = await readHashList(path.join(dir, f.hashFile)).catch(() => undefined);
+    let derived = false;
+    // A full file's page list is only derived from it: when that list is there but damaged, the file
+    // (whose pages the whole-file sha256 of every reassembly still checks) is hashed again instead.
+    if (!list && !m.pages && (await fs.lstat(path.join(dir, f.hashFile)).catch(() => undefined))) {
+      list = await pageListOfFull(path.join(dir, f.data), m.size).catch(() => undefined);
+      derived = list !== undefined;
+    }
     if (!list) continue;
-    packs.push({ owner: m.id, dir, data: path.join(dir, f.data), hashFile: path.join(dir, f.hashFile), ...list });
+    packs.push({ owner: m.id, dir, data: path.join(dir, f.data), hashFile: path.join(dir, f.hashFile), ...list, ...(derived ? { derived } : {}) });
   }
   return packs;
 }

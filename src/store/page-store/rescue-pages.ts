@@ -65,6 +65,8 @@ async function linkPacks(heirDir: string, packs: Pack[]): Promise<Array<{ from: 
   const out: Array<{ from: Pack; pack: string; hashes: string }> = [];
   try {
     for (const p of packs) {
+      // A damaged hash list is never carried over: the copy below writes a sound one.
+      if (p.derived) throw new Error(`${p.hashFile} is damaged`);
       // Only regular files: a link put in a pack's place is never carried into another backup.
       for (const f of [p.data, p.hashFile]) if (!(await fs.lstat(f)).isFile()) throw new Error(`${f} is not a regular file`);
       const name = `moved-${randomBytes(8).toString('hex')}`;

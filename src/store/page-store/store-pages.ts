@@ -6,7 +6,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../../files/durable.js';
 import type { BackupFile, BackupManifest } from '../manifest.js';
 import { HASH_BYTES, pageHasherInto } from './page-hash.js';
-import { encodeHashList, INDEX_FILE, PACK_FILE, PACK_HASHES_FILE } from './page-files.js';
+import { encodeHashList, INDEX_FILE, PACK_FILE, PACK_HASHES_FILE, type HashList } from './page-files.js';
 import { backupDirs, isFullSqlite, PageLocator, packsOf, type Pack } from './packs.js';
 
 /** Bytes read at a time; a multiple of every page size (512 B – 64 KiB). */
@@ -208,11 +208,19 @@ async function pageSizeOf(file: string): Promise<number> {
 async function indexNewestFull(bases: Base[]): Promise<boolean> {
   const full = bases.filter((b) => isFullSqlite(b.manifest)).sort((a, b) => a.manifest.createdAt.localeCompare(b.manifest.createdAt)).at(-1);
   if (!full) return false;
-  const file = path.join(full.dir, full.manifest.file);
-  const size = await fs.lstat(file).then((s) => (s.isFile() ? s.size : -1), () => -1);
-  const pageSize = size > 0 ? await pageSizeOf(file) : 0;
-  if (!pageSize || size % pageSize !== 0 || size !== full.manifest.size) return false;
-  const index = await hashPages(file, size, pageSize);
-  await writeFileAtomic(path.join(full.dir, INDEX_FILE), await encodeHashList({ pageSize, count: size / pageSize, hashes: index }));
+  const list = await pageListOfFull(path.join(full.dir, full.manifest.file), full.manifest.size);
+  if (!list) return false;
+  await writeFileAtomic(path.join(full.dir, INDEX_FILE), await encodeHashList(list));
   return true;
+}
+
+/**
+ * The page list of a full backup's file, hashed from the file itself (a regular file of the size its
+ * manifest records, a whole number of pages); undefined when it is not one.
+ */
+export async function pageListOfFull(file: string, recordedSize: number | undefined): Promise<HashList | undefined> {
+  const size = await fs.lstat(file).then((s) => (s.isFile() ? s.size : -1), () => -1);
+  const pageSize = size > 0 ? await pageSizeOf(file).catch(() => 0) : 0;
+  if (!pageSize || size % pageSize !== 0 || size !== recordedSize) return undefined;
+  return { pageSize, count: size / pageSize, hashes: await hashPages(file, size, pageSize) };
 }
