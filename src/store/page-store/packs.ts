@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MANIFEST, type BackupManifest } from '../manifest.js';
 import { HASH_BYTES } from './page-hash.js';
 import { INDEX_FILE, movedHashFiles, PACK_FILE, PACK_HASHES_FILE, readHashList } from './page-files.js';
-import { pageListOfFull } from './store-pages.js';
+import { pageListOfFull } from './file-pages.js';
 
 /** A file of raw pages and the hash of each of its slots. */
 export interface Pack {

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { writeFileAtomic } from '../../files/durable.js';
 import type { BackupFile, BackupManifest } from '../manifest.js';
 import { HASH_BYTES, pageHasherInto } from './page-hash.js';
-import { encodeHashList, INDEX_FILE, PACK_FILE, PACK_HASHES_FILE, type HashList } from './page-files.js';
+import { encodeHashList, INDEX_FILE, PACK_FILE, PACK_HASHES_FILE } from './page-files.js';
 import { backupDirs, isFullSqlite, PageLocator, packsOf, type Pack } from './packs.js';
+import { hashPages, headerPageSize, pageListOfFull, pageSizeOf } from './file-pages.js';
 
 /** Bytes read at a time; a multiple of every page size (512 B – 64 KiB). */
 const CHUNK = 4 * 1024 * 1024;
@@ -160,45 +161,6 @@ export async function storeAsPages(req: StorePagesRequest): Promise<PagedBackup 
   };
 }
 
-/** The hash of every page of `file`, read once. */
-async function hashPages(file: string, size: number, pageSize: number): Promise<Buffer> {
-  const hash = await pageHasherInto();
-  const index = Buffer.alloc((size / pageSize) * HASH_BYTES);
-  const fh = await fs.open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (let pos = 0; pos < size; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - pos), pos);
-      if (bytesRead === 0 || bytesRead % pageSize !== 0) throw new Error(`${file} changed while it was read`);
-      for (let off = 0; off < bytesRead; off += pageSize) hash(buf.subarray(off, off + pageSize), index, ((pos + off) / pageSize) * HASH_BYTES);
-      pos += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return index;
-}
-
-/** The page size in a SQLite header (bytes 16–17, big-endian; 1 means 65536), 0 when it is not one. */
-function headerPageSize(head: Buffer): number {
-  if (head.length < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') return 0;
-  const v = head.readUInt16BE(16);
-  const ps = v === 1 ? 65536 : v;
-  return ps >= 512 && (ps & (ps - 1)) === 0 ? ps : 0;
-}
-
-/** The page size a SQLite file's header gives, 0 when it has none. */
-async function pageSizeOf(file: string): Promise<number> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const head = Buffer.alloc(100);
-    const { bytesRead } = await fh.read(head, 0, 100, 0);
-    return headerPageSize(head.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Give the newest full backup among `bases` its page list (a first backup, or one written by an earlier
  * version); true when it now has one. Its sha256 is not checked on the way, because it need not be: a
@@ -212,15 +174,4 @@ async function indexNewestFull(bases: Base[]): Promise<boolean> {
   if (!list) return false;
   await writeFileAtomic(path.join(full.dir, INDEX_FILE), await encodeHashList(list));
   return true;
-}
-
-/**
- * The page list of a full backup's file, hashed from the file itself (a regular file of the size its
- * manifest records, a whole number of pages); undefined when it is not one.
- */
-export async function pageListOfFull(file: string, recordedSize: number | undefined): Promise<HashList | undefined> {
-  const size = await fs.lstat(file).then((s) => (s.isFile() ? s.size : -1), () => -1);
-  const pageSize = size > 0 ? await pageSizeOf(file).catch(() => 0) : 0;
-  if (!pageSize || size % pageSize !== 0 || size !== recordedSize) return undefined;
-  return { pageSize, count: size / pageSize, hashes: await hashPages(file, size, pageSize) };
 }
