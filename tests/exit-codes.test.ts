@@ -160,9 +160,10 @@ describe.concurrent('what the command is given and gives back', () => {
 });
 
 describe.concurrent('signals sent to safe-run while the command runs', () => {
-  it('forwards SIGTERM to the command, which finishes its clean-up, and completes the log entry', async () => {
+  /** Start `sh -c` with `trap` as its SIGTERM handler, send safe-run SIGTERM, and check the command's clean-up ran and was logged. */
+  async function forwardTermTo(trap: string) {
     const p = project();
-    const script = 'trap "touch cleaned-up; exit 0" TERM; touch started; while :; do sleep 0.05; done';
+    const script = `trap "${trap}; touch cleaned-up; exit 0" TERM; touch started; while :; do sleep 0.05; done`;
     const child = startCli(['--', 'sh', '-c', script], { cwd: p.dir });
     const done = closed(child);
     await waitForFile(path.join(p.dir, 'started'));
@@ -174,19 +175,14 @@ describe.concurrent('signals sent to safe-run while the command runs', () => {
     const [entry] = await logOf(p.dir);
     expect(entry).toMatchObject({ status: 'succeeded', exitCode: 0, signal: null });
     expect(entry!.endedAt).not.toBeNull();
+  }
+
+  it('forwards SIGTERM to the command, which finishes its clean-up, and completes the log entry', async () => {
+    await forwardTermTo(':');
   });
 
   it('waits for a clean-up after a forwarded SIGTERM that takes longer than 5 s, and never kills the command itself', async () => {
-    const p = project();
-    const script = 'trap "sleep 6; touch cleaned-up; exit 0" TERM; touch started; while :; do sleep 0.05; done';
-    const child = startCli(['--', 'sh', '-c', script], { cwd: p.dir });
-    const done = closed(child);
-    await waitForFile(path.join(p.dir, 'started'));
-    child.kill('SIGTERM');
-    const result = await done;
-    expect(existsSync(path.join(p.dir, 'cleaned-up'))).toBe(true);
-    expect(result.code).toBe(0);
-    expect((await logOf(p.dir))[0]).toMatchObject({ status: 'succeeded', exitCode: 0, signal: null });
+    await forwardTermTo('sleep 6');
   });
 
   it('exits 143 and logs the run as killed when the forwarded SIGTERM ends the command', async () => {
