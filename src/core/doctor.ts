@@ -113,7 +113,7 @@ export async function repairDatabase(
         hint: 'run safe-run doctor again to see its state',
       });
     }
-    const dir = path.join(ctx.store.root, engine.name, `${CORRUPTED_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const dir = path.join(ctx.store.databaseDir(engine.name), `${CORRUPTED_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const aside = await engine.setAside(dir).catch((err: unknown) => {
       throw new SafeRunError('restore', `cannot move the damaged ${engine.name} aside into ${dir}: ${describeCause(err)}`, {
         stage: 'set-aside',

@@ -45,7 +45,7 @@ export async function takeVerifiedBackup(engine: Engine, store: BackupStore, req
   try {
     // Earlier backups to share pages with (uncompressed, an engine whose file is pages): then only the
     // new pages are kept, so the full copy need not be fsynced, and its pages are hashed as it is copied.
-    const dbDir = path.join(store.root, engine.name);
+    const dbDir = store.databaseDir(engine.name);
     const bases = !req.compress && engine.capabilities.pagedFiles && pageStoreEnabled() ? await sharePagesFrom(dbDir, engine.location).catch(() => []) : [];
     const asCopied = bases.length > 0 ? await PageHashesAsCopied.make() : undefined;
     const pageOpts = asCopied ? { onChunk: asCopied.onChunk, durable: false } : {};

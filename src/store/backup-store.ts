@@ -53,8 +53,16 @@ export class BackupStore {
     await ensurePrivateDir(this.root);
   }
 
+  /**
+   * The directory that holds the backups of `database` (and what belongs beside them: its shared pages,
+   * doctor's forensic copies). Callers outside the store take it from here, never join it themselves.
+   */
+  databaseDir(database: string): string {
+    return path.join(this.root, database);
+  }
+
   async reserve(database: string): Promise<PendingBackup> {
-    const dbDir = path.join(this.root, database);
+    const dbDir = this.databaseDir(database);
     await ensurePrivateDir(this.root);
     await ensurePrivateDir(dbDir);
     const existing = new Set(await fs.readdir(dbDir).catch(() => [] as string[]));
@@ -126,7 +134,7 @@ export class BackupStore {
     });
     for (const dbEntry of databases) {
       if (!dbEntry.isDirectory() || dbEntry.name.startsWith('.')) continue;
-      const dbDir = path.join(this.root, dbEntry.name);
+      const dbDir = this.databaseDir(dbEntry.name);
       for (const id of await fs.readdir(dbDir).catch(() => [] as string[])) {
         if (id.startsWith('.')) continue;
         const backup = await this.read(path.join(dbDir, id));
@@ -190,7 +198,7 @@ export class BackupStore {
     const databases = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
     for (const dbEntry of databases) {
       if (!dbEntry.isDirectory() || dbEntry.name.startsWith('.')) continue;
-      const dbDir = path.join(this.root, dbEntry.name);
+      const dbDir = this.databaseDir(dbEntry.name);
       for (const id of await fs.readdir(dbDir).catch(() => [] as string[])) {
         if (!id.startsWith('.') && !(await this.read(path.join(dbDir, id)))) bad.push(path.join(dbDir, id));
       }
@@ -208,7 +216,7 @@ export class BackupStore {
    */
   async removeLeftovers(databases: string[]): Promise<void> {
     for (const database of databases) {
-      const dbDir = path.join(this.root, database);
+      const dbDir = this.databaseDir(database);
       const names = new Set(await fs.readdir(dbDir).catch(() => [] as string[]));
       for (const name of names) {
         // A backup being pruned (renamed out of the listing first): its pruner held this database's
